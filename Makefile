@@ -1,0 +1,66 @@
+# Thin wrapper over CMake. Targets:
+#   make deps        install missing Debian packages (idempotent; root or sudo)
+#   make             build (RelWithDebInfo: -O2 -g), ccache when present
+#   make test        deps + build + every test through ctest
+#   make run         deps + build + the bundled demo
+#   make bench       deps + build + benchmarks (figures as `name value unit` lines)
+#   make SAN=1 ...   the same in an ASan+UBSan build (build-san/)
+#   make format      clang-format every source file
+
+SAN ?= 0
+JOBS ?= $(shell nproc)
+ifeq ($(SAN),1)
+BUILD_DIR ?= build-san
+CMAKE_FLAGS += -DREINS_SANITIZE=ON
+else
+BUILD_DIR ?= build
+endif
+
+# Debian packages the build and tests need. `make deps` installs what is missing.
+DEB_PACKAGES := build-essential cmake pkg-config ccache sqlite3 \
+  liblua5.4-dev libre2-dev libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev \
+  libboost-dev catch2 libcli11-dev libssl-dev libbenchmark-dev
+
+CCACHE := $(shell command -v ccache 2>/dev/null)
+ifneq ($(CCACHE),)
+CMAKE_FLAGS += -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
+endif
+
+.PHONY: all build deps test run bench format clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  sudo=""; [ "$$(id -u)" -ne 0 ] && sudo="sudo"; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: deps
+	$(MAKE) build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+run: deps
+	$(MAKE) build
+	REINS=$(BUILD_DIR)/cli/reins ./examples/demo.sh
+
+bench: deps
+	$(MAKE) build
+	./bench/run.sh $(BUILD_DIR)
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf build build-san

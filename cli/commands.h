@@ -1,0 +1,21 @@
+// The `reins` subcommands. Each Run* returns the process exit status:
+// 0 success, 1 a runtime failure (I/O, database), 2 bad input or
+// configuration (with "file:line..." messages on stderr).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace reins {
+
+// Registers each subcommand on the CLI11 app; the callback runs it and
+// stores the exit status in *exit_code.
+void AddEvalCommand(CLI::App& app, int* exit_code);
+void AddCheckCommand(CLI::App& app, int* exit_code);
+void AddPoliciesCommand(CLI::App& app, int* exit_code);
+
+}  // namespace reins

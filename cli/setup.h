@@ -1,0 +1,34 @@
+// What every CLI command needs: the policy registry and the layered
+// configuration loaded from --server / --agent / --session files.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "engine/config.h"
+#include "engine/policy_set.h"
+#include "engine/registry.h"
+
+namespace reins {
+
+// Every policy type this build knows (builtins and file loaders).
+const PolicyRegistry& DefaultRegistry();
+
+struct LoadedConfig {
+  EngineSettings settings;
+  std::shared_ptr<const PolicySet> policies;
+};
+
+// Loads the given files (any may be empty) and composes their layers.
+// Prints every error as "file:line:column: message" to `err` and returns
+// nullopt when there was any.
+std::optional<LoadedConfig> LoadLayers(const std::string& server, const std::string& agent,
+                                       const std::string& session, std::ostream& err);
+
+// A one-line summary of an event for tables: the tool and its command or
+// path, the model, or the start of the text.
+std::string EventSummary(const Json& event, size_t max = 60);
+
+}  // namespace reins

@@ -1,0 +1,184 @@
+#include "engine/clock.h"
+
+#include <chrono>
+#include <cstdio>
+
+namespace reins {
+
+namespace {
+
+constexpr TimeUs kUsPerSecond = 1000000;
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
+}
+
+bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+unsigned DaysInMonth(int64_t y, unsigned m) {
+  static const unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+// Reads exactly n decimal digits at text[*pos].
+bool Digits(std::string_view text, size_t* pos, int n, int* out) {
+  if (*pos + n > text.size()) return false;
+  int v = 0;
+  for (int i = 0; i < n; ++i) {
+    char c = text[*pos + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *pos += n;
+  *out = v;
+  return true;
+}
+
+bool Expect(std::string_view text, size_t* pos, char a, char b = 0) {
+  if (*pos >= text.size()) return false;
+  char c = text[*pos];
+  if (c != a && (b == 0 || c != b)) return false;
+  ++*pos;
+  return true;
+}
+
+}  // namespace
+
+TimeUs SystemClock::Now() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<TimeUs> ParseRfc3339(std::string_view text) {
+  auto bad = [&](const char* what) {
+    return Status::InvalidArgument("invalid RFC 3339 timestamp '" + std::string(text) +
+                                   "': " + what);
+  };
+  size_t pos = 0;
+  int year, month, day, hour, minute, second;
+  if (!Digits(text, &pos, 4, &year) || !Expect(text, &pos, '-') ||
+      !Digits(text, &pos, 2, &month) || !Expect(text, &pos, '-') ||
+      !Digits(text, &pos, 2, &day)) {
+    return bad("expected YYYY-MM-DD");
+  }
+  if (!Expect(text, &pos, 'T', 't') && !Expect(text, &pos, ' ')) return bad("expected 'T'");
+  if (!Digits(text, &pos, 2, &hour) || !Expect(text, &pos, ':') ||
+      !Digits(text, &pos, 2, &minute) || !Expect(text, &pos, ':') ||
+      !Digits(text, &pos, 2, &second)) {
+    return bad("expected HH:MM:SS");
+  }
+  if (month < 1 || month > 12 || day < 1 ||
+      static_cast<unsigned>(day) > DaysInMonth(year, month) || hour > 23 || minute > 59 ||
+      second > 60) {
+    return bad("field out of range");
+  }
+  TimeUs frac = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    int ndigits = 0;
+    TimeUs scale = 100000;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (ndigits < 6) frac += (text[pos] - '0') * scale;
+      scale /= 10;
+      ++ndigits;
+      ++pos;
+    }
+    if (ndigits == 0) return bad("empty fraction");
+  }
+  int64_t offset_s = 0;
+  if (Expect(text, &pos, 'Z', 'z')) {
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    int sign = text[pos] == '-' ? -1 : 1;
+    ++pos;
+    int oh, om;
+    if (!Digits(text, &pos, 2, &oh) || !Expect(text, &pos, ':') || !Digits(text, &pos, 2, &om) ||
+        oh > 23 || om > 59) {
+      return bad("bad UTC offset");
+    }
+    offset_s = sign * (oh * 3600 + om * 60);
+  } else {
+    return bad("missing 'Z' or UTC offset");
+  }
+  if (pos != text.size()) return bad("trailing characters");
+  if (second == 60) second = 59;  // leap second: clamp, we do not model them
+  int64_t days = DaysFromCivil(year, month, day);
+  int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+  return secs * kUsPerSecond + frac;
+}
+
+std::string FormatRfc3339(TimeUs t) {
+  int64_t secs = t >= 0 ? t / kUsPerSecond : -((-t + kUsPerSecond - 1) / kUsPerSecond);
+  int64_t us = t - secs * kUsPerSecond;
+  int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  int64_t rem = secs - days * 86400;
+  int64_t y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
+                static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
+                static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60),
+                static_cast<long long>(us));
+  return buf;
+}
+
+std::string UtcDay(TimeUs t) { return FormatRfc3339(t).substr(0, 10); }
+
+Result<TimeUs> ParseDuration(std::string_view text) {
+  auto bad = [&] {
+    return Status::InvalidArgument("invalid duration '" + std::string(text) +
+                                   "' (expected e.g. 90s, 15m, 24h, 7d, 1h30m or seconds)");
+  };
+  if (text.empty()) return bad();
+  TimeUs total = 0;
+  size_t pos = 0;
+  bool any_unit = false;
+  while (pos < text.size()) {
+    int64_t n = 0;
+    size_t start = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      n = n * 10 + (text[pos] - '0');
+      if (n > 100000000) return bad();
+      ++pos;
+    }
+    if (pos == start) return bad();
+    if (pos == text.size()) {
+      if (any_unit) return bad();  // "1h30" is ambiguous
+      total += n * kUsPerSecond;
+      break;
+    }
+    int64_t unit;
+    switch (text[pos]) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      case 'd': unit = 86400; break;
+      default: return bad();
+    }
+    ++pos;
+    any_unit = true;
+    total += n * unit * kUsPerSecond;
+  }
+  return total;
+}
+
+}  // namespace reins

@@ -1,0 +1,125 @@
+// Layered policy configuration in YAML (docs/configuration.md).
+//
+// Three layers, evaluated session first, then agent, then server:
+//   server file   `policies:` plus `engine:` and `pricing:` settings (admin)
+//   agent file    an agent spec: `name`, `policies:` (or the reference
+//                 engine's `guardrails: {policies:, ask_timeout:}`)
+//   session file  `policies:` (end user; the server API adds these too)
+//
+// A policy entry is `NAME: {FORM, with: {...}, on_error, ask_timeout,
+// enabled, on}` where FORM is `use: BUILTIN`, `lua: path.lua` (or another
+// registered loader key), or the reference engine's `type: function,
+// handler: omnigent.policies.builtins.MODULE.NAME, factory_params: {...}`.
+// Every error carries file:line:column; loading collects all errors rather
+// than stopping at the first.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/event.h"
+#include "engine/log_store.h"
+#include "engine/policy.h"
+#include "engine/pricing.h"
+#include "engine/registry.h"
+
+namespace reins {
+
+enum class Layer : uint8_t { kSession, kAgent, kServer };  // in evaluation order
+std::string_view LayerName(Layer layer);
+
+enum class OnError : uint8_t { kDeny, kAllow };
+
+inline constexpr TimeUs kDefaultAskTimeout = 24LL * 3600 * 1000000;
+
+struct ConfigError {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown
+  int column = 0;
+  std::string message;
+  std::string ToString() const;  // "file:line:column: message"
+};
+
+// One configured policy.
+struct PolicyEntry {
+  std::string name;
+  Layer layer = Layer::kServer;
+  std::string type;      // builtin name, or "lua:/abs/path.lua"
+  std::string location;  // "file:line:column" of the entry
+  Json params;           // validated, defaults filled
+  OnError on_error = OnError::kDeny;
+  TimeUs ask_timeout = 0;  // 0: the layer's or the engine's default
+  bool enabled = true;
+  EventTypeSet events;                                // what the policy handles
+  std::vector<std::pair<EventType, std::string>> on;  // optional narrowing
+  std::shared_ptr<const Policy> policy;
+
+  // Where the policy's key-value state lives: "LAYER:NAME".
+  std::string state_key() const;
+  // True when this entry wants to see `event`.
+  bool Handles(const Event& event) const;
+  // Identity for the policy-set digest and the API.
+  Json ToJson() const;
+};
+
+struct PolicyLayer {
+  Layer layer = Layer::kServer;
+  std::string file;  // where it was loaded from ("" when built in code)
+  std::vector<PolicyEntry> entries;
+};
+
+struct EngineSettings {
+  std::string db_path;  // absolute, or "" for an in-memory log
+  Durability durability = Durability::kNormal;
+  TimeUs ask_timeout = kDefaultAskTimeout;
+  EventLimits limits;
+  std::shared_ptr<const PriceTable> prices;  // built-in table plus overrides
+};
+
+struct ServerConfig {
+  EngineSettings settings;
+  PolicyLayer policies;
+};
+
+struct AgentSpec {
+  std::string name;
+  std::string description;
+  PolicyLayer policies;
+};
+
+class ConfigLoader {
+ public:
+  explicit ConfigLoader(const PolicyRegistry* registry) : registry_(registry) {}
+
+  // Each Load* reads a file, appends every problem to `errors`, and returns
+  // the configuration only when there were none.
+  Result<ServerConfig> LoadServer(const std::string& path, std::vector<ConfigError>* errors) const;
+  Result<AgentSpec> LoadAgent(const std::string& path, std::vector<ConfigError>* errors) const;
+  Result<PolicyLayer> LoadSession(const std::string& path, std::vector<ConfigError>* errors) const;
+
+  // The same from YAML text; `source` names it in errors and `base_dir`
+  // resolves relative paths (Lua scripts, price files, the database).
+  Result<ServerConfig> ParseServer(std::string_view text, const std::string& source,
+                                   const std::string& base_dir,
+                                   std::vector<ConfigError>* errors) const;
+  Result<AgentSpec> ParseAgent(std::string_view text, const std::string& source,
+                               const std::string& base_dir, std::vector<ConfigError>* errors) const;
+  Result<PolicyLayer> ParseSession(std::string_view text, const std::string& source,
+                                   const std::string& base_dir,
+                                   std::vector<ConfigError>* errors) const;
+
+  // Detects the kind of a file for `reins check`: "server", "agent" or
+  // "session" (by its top-level keys), then loads it accordingly.
+  Status Check(const std::string& path, std::vector<ConfigError>* errors) const;
+
+ private:
+  const PolicyRegistry* registry_;
+};
+
+// Summarizes errors as one Status (first error, plus a count of the rest).
+Status ConfigStatus(const std::vector<ConfigError>& errors);
+
+}  // namespace reins

@@ -1,0 +1,206 @@
+#include "engine/config.h"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "engine/policy_set.h"
+#include "engine/testing.h"
+
+using namespace reins;
+
+namespace {
+
+struct Fixture {
+  std::unique_ptr<PolicyRegistry> registry = reins::testing::TestRegistry();
+  ConfigLoader loader{registry.get()};
+  std::vector<ConfigError> errors;
+
+  Result<ServerConfig> Server(const std::string& yaml) {
+    errors.clear();
+    return loader.ParseServer(yaml, "server.yaml", "/etc/reins", &errors);
+  }
+  std::string Errors() const {
+    std::string out;
+    for (const ConfigError& e : errors) out += e.ToString() + "\n";
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a server file loads policies in declaration order with settings", "[config]") {
+  Fixture f;
+  auto c = f.Server(R"(
+engine:
+  db: var/reins.db
+  durability: full
+  ask_timeout: 2h
+pricing:
+  models:
+    house-model: {input: 1.5, output: 6}
+policies:
+  zeta:
+    use: scripted
+    with: {verdict: allow}
+  alpha:
+    use: strict
+    with: {limit: 3, mode: DENY}
+    on_error: allow
+    ask_timeout: 90
+    enabled: false
+)");
+  INFO(f.Errors());
+  REQUIRE(c.ok());
+  CHECK(c->settings.db_path == "/etc/reins/var/reins.db");
+  CHECK(c->settings.durability == Durability::kFull);
+  CHECK(c->settings.ask_timeout == 7200LL * 1000000);
+  CHECK(c->settings.prices->Find("house-model")->base.input == Approx(1.5e-6));
+  REQUIRE(c->policies.entries.size() == 2);
+  const PolicyEntry& zeta = c->policies.entries[0];
+  const PolicyEntry& alpha = c->policies.entries[1];
+  CHECK(zeta.name == "zeta");
+  CHECK(zeta.location == "server.yaml:10:3");
+  CHECK(alpha.params == Json{{"limit", 3}, {"mode", "deny"}, {"names", Json::array()}});
+  CHECK(alpha.on_error == OnError::kAllow);
+  CHECK(alpha.ask_timeout == 90LL * 1000000);
+  CHECK_FALSE(alpha.enabled);
+  CHECK(alpha.state_key() == "server:alpha");
+}
+
+TEST_CASE("parameter errors carry file, line, column and the policy name", "[config]") {
+  Fixture f;
+  auto c = f.Server(R"(policies:
+  cap:
+    use: strict
+    with:
+      limit: "3"
+      colour: red
+  other:
+    use: strict
+    with: {mode: sometimes}
+)");
+  REQUIRE_FALSE(c.ok());
+  CHECK(f.Errors() ==
+        "server.yaml:6:7: policy 'cap' (strict): unknown parameter 'colour' (known: limit, mode, names)\n"
+        "server.yaml:5:14: policy 'cap' (strict): parameter 'limit': expected integer, got string\n"
+        "server.yaml:9:18: policy 'other' (strict): parameter 'mode': 'sometimes' is not one of: ask, deny\n"
+        "server.yaml:9:11: policy 'other' (strict): missing required parameter 'limit' (integer)\n");
+}
+
+TEST_CASE("unknown policies, keys and YAML errors are reported", "[config]") {
+  Fixture f;
+  CHECK_FALSE(f.Server("policies:\n  x:\n    use: scriptd\n").ok());
+  CHECK(f.Errors() ==
+        "server.yaml:3:10: policy 'x': unknown policy 'scriptd' (did you mean: scripted?); "
+        "`reins policies` lists them\n");
+
+  CHECK_FALSE(f.Server("policies:\n  x:\n    use: scripted\n    condition: {a: b}\n").ok());
+  CHECK(f.Errors().find("server.yaml:4:5: policy 'x': 'condition' (a reference-engine option) is "
+                        "not supported") == 0);
+
+  CHECK_FALSE(f.Server("policies:\n  x: {use: scripted, lua: a.lua}\n").ok());
+  CHECK(f.Errors().find("Lua policies are not available") != std::string::npos);
+
+  CHECK_FALSE(f.Server("polices:\n  x: {use: scripted}\n").ok());
+  CHECK(f.Errors().find("server.yaml:1:1: unknown key 'polices' in a server configuration") == 0);
+
+  CHECK_FALSE(f.Server("policies:\n  x: [unclosed\n").ok());
+  CHECK(f.Errors().find("server.yaml:3:1: YAML syntax error") == 0);
+
+  CHECK_FALSE(f.Server("policies:\n  x: {use: scripted, on_error: maybe}\n").ok());
+  CHECK(f.Errors().find("on_error must be 'deny' or 'allow'") != std::string::npos);
+
+  CHECK_FALSE(f.Server("policies:\n  x: {use: strict, with: {limit: 1}, on: [llm_request]}\n").ok());
+  CHECK(f.Errors().find("does not handle llm_request events") != std::string::npos);
+
+  CHECK_FALSE(f.Server("policies:\n  x: {use: strict, with: {limit: -1}}\n").ok());
+  CHECK(f.Errors().find("server.yaml:2:34: policy 'x' (strict): limit must be >= 0") == 0);
+}
+
+TEST_CASE("the reference engine's handler form and list form load unchanged", "[config]") {
+  Fixture f;
+  auto c = f.Server(R"(
+policies:
+  legacy:
+    type: function
+    handler: omnigent.policies.builtins.testing.scripted
+    factory_params:
+      verdict: ask
+  native:
+    function:
+      path: omnigent.policies.builtins.testing.scripted
+      arguments: {verdict: deny}
+)");
+  INFO(f.Errors());
+  REQUIRE(c.ok());
+  CHECK(c->policies.entries[0].type == "scripted");
+  CHECK(c->policies.entries[0].params["verdict"] == "ask");
+  CHECK(c->policies.entries[1].params["verdict"] == "deny");
+
+  auto list = f.Server("policies:\n  - name: a\n    use: scripted\n  - name: b\n    use: scripted\n");
+  REQUIRE(list.ok());
+  CHECK(list->policies.entries[1].name == "b");
+}
+
+TEST_CASE("agent specs accept guardrails with a layer-wide ask timeout", "[config]") {
+  Fixture f;
+  auto a = f.loader.ParseAgent(R"(
+name: coder
+guardrails:
+  ask_timeout: 600
+  policies:
+    p: {use: scripted}
+)", "agent.yaml", "/x", &f.errors);
+  INFO(f.Errors());
+  REQUIRE(a.ok());
+  CHECK(a->name == "coder");
+  CHECK(a->policies.layer == Layer::kAgent);
+  CHECK(a->policies.entries[0].ask_timeout == 600LL * 1000000);
+}
+
+TEST_CASE("composition orders layers and refuses a name used twice", "[config]") {
+  Fixture f;
+  auto server = f.Server("policies:\n  s1: {use: scripted}\n  shared: {use: scripted}\n");
+  auto session = f.loader.ParseSession("policies:\n  u1: {use: scripted}\n", "session.yaml", "/x",
+                                       &f.errors);
+  REQUIRE(server.ok());
+  REQUIRE(session.ok());
+  auto set = PolicySet::Compose(&*session, nullptr, &server->policies);
+  REQUIRE(set.ok());
+  std::vector<std::string> names;
+  for (const PolicyEntry& e : (*set)->entries()) names.push_back(e.name);
+  CHECK(names == std::vector<std::string>{"u1", "s1", "shared"});
+  CHECK((*set)->digest().size() == 64);
+
+  auto clash = f.loader.ParseSession("policies:\n  shared: {use: scripted}\n", "session.yaml", "/x",
+                                     &f.errors);
+  auto bad = PolicySet::Compose(&*clash, nullptr, &server->policies);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("'shared' is used in the session layer (session.yaml:2:3) "
+                                    "and in the server layer (server.yaml:3:3)") !=
+        std::string::npos);
+}
+
+TEST_CASE("the digest changes with parameters and options, not with file positions", "[config]") {
+  Fixture f;
+  auto digest = [&](const std::string& yaml) {
+    auto c = f.Server(yaml);
+    REQUIRE(c.ok());
+    return (*PolicySet::Compose(nullptr, nullptr, &c->policies))->digest();
+  };
+  std::string base = digest("policies:\n  p: {use: strict, with: {limit: 3}}\n");
+  CHECK(base == digest("\n\npolicies:\n\n  p:\n    use: strict\n    with: {limit: 3}\n"));
+  CHECK(base != digest("policies:\n  p: {use: strict, with: {limit: 4}}\n"));
+  CHECK(base != digest("policies:\n  p: {use: strict, with: {limit: 3}, on_error: allow}\n"));
+}
+
+TEST_CASE("files load relative to their directory and missing files are named", "[config]") {
+  Fixture f;
+  reins::testing::TempDir dir;
+  std::ofstream(dir.File("server.yaml")) << "engine: {db: log.db}\npolicies: {p: {use: scripted}}\n";
+  auto c = f.loader.LoadServer(dir.File("server.yaml"), &f.errors);
+  REQUIRE(c.ok());
+  CHECK(c->settings.db_path == dir.File("log.db"));
+  CHECK_FALSE(f.loader.LoadServer(dir.File("missing.yaml"), &f.errors).ok());
+  CHECK(f.errors.back().ToString().find("missing.yaml: cannot read") != std::string::npos);
+}

@@ -1,0 +1,419 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+
+namespace reins {
+
+struct Engine::Slot {
+  explicit Slot(std::string id) : state(std::move(id)) {}
+  std::mutex mu;
+  bool loaded = false;
+  SessionState state;
+  std::shared_ptr<const PolicySet> policies;  // null: the engine's default
+};
+
+// Records being built for one session during a Submit: a cursor over the
+// session's chain so each new record is sealed onto the previous one.
+struct Engine::Pending {
+  Pending(const SessionState& s) : session(s.id), next_seq(s.last_seq + 1), prev_hash(s.last_hash) {}
+
+  int64_t Add(RecordKind kind, TimeUs ts, Json body) {
+    Record r;
+    r.session = session;
+    r.seq = next_seq++;
+    r.kind = kind;
+    r.ts = ts;
+    r.body = std::move(body);
+    r.Seal(prev_hash);
+    prev_hash = r.hash;
+    records.push_back(std::move(r));
+    return records.back().seq;
+  }
+
+  std::string session;
+  int64_t next_seq;
+  std::string prev_hash;
+  std::vector<Record> records;
+  Json cost;  // the event's priced cost, when it has one
+};
+
+namespace {
+
+std::string StringField(const Event& e, std::string_view field) {
+  return std::string(e.GetString(field));
+}
+
+}  // namespace
+
+Json Decision::ToJson() const {
+  Json j = {{"seq", seq}, {"session", session}, {"type", EventTypeName(type)},
+            {"verdict", VerdictName(verdict)}};
+  if (!reason.empty()) j["reason"] = reason;
+  j["policies"] = policies;
+  if (!approval_id.empty()) j["approval_id"] = approval_id;
+  if (!patch.is_null()) j["patch"] = patch;
+  return j;
+}
+
+Engine::Engine(LogStore* store, std::shared_ptr<const PriceTable> prices, Clock* clock,
+               EngineOptions options)
+    : store_(store), prices_(std::move(prices)), clock_(clock), options_(options) {
+  auto empty = PolicySet::Compose(nullptr, nullptr, nullptr);
+  default_policies_ = std::move(empty).value();
+}
+
+Engine::~Engine() = default;
+
+void Engine::SetPolicies(std::shared_ptr<const PolicySet> policies) {
+  std::lock_guard lock(mu_);
+  default_policies_ = std::move(policies);
+}
+
+void Engine::SetSessionPolicies(const std::string& session,
+                                std::shared_ptr<const PolicySet> policies) {
+  auto slot = GetSlot(session);
+  std::lock_guard lock(slot->mu);
+  slot->policies = std::move(policies);
+}
+
+std::shared_ptr<Engine::Slot> Engine::GetSlot(const std::string& session) {
+  std::lock_guard lock(mu_);
+  auto& slot = slots_[session];
+  if (!slot) slot = std::make_shared<Slot>(session);
+  return slot;
+}
+
+Result<SessionState> Engine::Fold(LogStore* store, const std::string& session) {
+  SessionState state(session);
+  Status apply_status;
+  Status st = store->Scan(session, 0, 0, [&](const Record& r) {
+    apply_status = state.Apply(r);
+    return apply_status.ok();
+  });
+  if (!st.ok()) return st;
+  if (!apply_status.ok()) return apply_status;
+  return state;
+}
+
+Status Engine::EnsureLoaded(Slot& slot) {
+  if (slot.loaded) return Status::OK();
+  auto state = Fold(store_, slot.state.id);
+  if (!state.ok()) return state.status();
+  slot.state = std::move(state).value();
+  slot.loaded = true;
+  return Status::OK();
+}
+
+Result<SessionState> Engine::State(const std::string& session) {
+  auto slot = GetSlot(session);
+  std::lock_guard lock(slot->mu);
+  REINS_RETURN_IF_ERROR(EnsureLoaded(*slot));
+  return slot->state;
+}
+
+Result<Decision> Engine::Submit(Event event) {
+  if (!event.has_ts()) event.set_ts(clock_->Now());
+  auto slot = GetSlot(event.session());
+  for (int attempt = 0; attempt <= options_.max_conflict_retries; ++attempt) {
+    std::unique_lock lock(slot->mu);
+    REINS_RETURN_IF_ERROR(EnsureLoaded(*slot));
+    bool conflict = false;
+    std::vector<std::shared_ptr<Slot>> ancestors;
+    auto decision = TrySubmit(*slot, event, &conflict, &ancestors);
+    if (decision.ok() || !conflict) return decision;
+  }
+  return Status::Conflict("session '" + event.session() + "': gave up after " +
+                          std::to_string(options_.max_conflict_retries) +
+                          " conflicting appends by other writers");
+}
+
+Result<Decision> Engine::TrySubmit(Slot& slot, const Event& input, bool* conflict,
+                                   std::vector<std::shared_ptr<Slot>>* ancestors) {
+  SessionState& st = slot.state;
+  Pending self(st);
+
+  // Approvals whose deadline has passed by this event's time resolve to deny
+  // before anything else happens; they are folded in now so that evaluation
+  // sees them resolved (on any failure below the slot reloads from the log).
+  std::vector<std::string> expired;
+  for (const auto& [approval_id, p] : st.pending_approvals) {
+    if (p.expires_at <= input.ts()) expired.push_back(approval_id);
+  }
+  for (const std::string& approval_id : expired) {
+    self.Add(RecordKind::kApproval, input.ts(), {{"op", "expired"}, {"id", approval_id}});
+    Status s = st.Apply(self.records.back());
+    if (!s.ok()) {
+      slot.loaded = false;
+      return s;
+    }
+  }
+  size_t first_unapplied = self.records.size();
+
+  Event event = input;
+  event.set_seq(self.next_seq);
+  if (event.type() == EventType::kSessionStart) {
+    std::string parent = StringField(event, "parent");
+    if (!parent.empty() && !st.parent.empty() && parent != st.parent) {
+      slot.loaded = false;
+      return Status::InvalidArgument("session '" + st.id + "' already has parent '" + st.parent +
+                                     "'; a session_start cannot change it to '" + parent + "'");
+    }
+    // Walk the new parent's chain through the session index: a loop would
+    // make spend roll up forever, and a chain too deep is refused.
+    std::string cur = st.parent.empty() ? parent : std::string();
+    for (int depth = 0; !cur.empty(); ++depth) {
+      if (cur == st.id || depth >= options_.max_session_depth) {
+        slot.loaded = false;
+        return Status::InvalidArgument(
+            "session '" + st.id + "': parent '" + parent + "' " +
+            (cur == st.id ? "is this session or one of its descendants"
+                          : "has a chain of ancestors deeper than " +
+                                std::to_string(options_.max_session_depth)));
+      }
+      auto summary = store_->GetSession(cur);
+      if (!summary.ok()) {
+        slot.loaded = false;
+        return summary.status();
+      }
+      cur = summary->has_value() ? (*summary)->parent : std::string();
+    }
+  }
+  self.Add(RecordKind::kEvent, event.ts(), event.json());
+
+  Decision d;
+  d.session = st.id;
+  d.seq = event.seq();
+  d.type = event.type();
+  Status built = event.type() == EventType::kApproval ? ResolveApproval(slot, event, &self, &d)
+                                                      : Evaluate(slot, event, &self, &d);
+  if (!built.ok()) {
+    slot.loaded = false;
+    return built;
+  }
+
+  // Roll the event's spend up into every ancestor's log.
+  std::vector<std::unique_lock<std::mutex>> ancestor_locks;
+  std::vector<Pending> ancestor_records;
+  if (self.cost.is_object()) {
+    Status s = CollectAncestors(slot, event, ancestors);
+    if (!s.ok()) {
+      slot.loaded = false;
+      return s;
+    }
+    for (auto& a : *ancestors) {
+      ancestor_locks.emplace_back(a->mu);
+      s = EnsureLoaded(*a);
+      if (!s.ok()) {
+        slot.loaded = false;
+        return s;
+      }
+      ancestor_records.emplace_back(a->state);
+      ancestor_records.back().Add(RecordKind::kChildCost, event.ts(),
+                                  {{"child", st.id},
+                                   {"event_seq", event.seq()},
+                                   {"model", self.cost["model"]},
+                                   {"cost_usd", self.cost["usd"]},
+                                   {"tokens", self.cost["tokens"]}});
+    }
+  }
+
+  std::vector<Record> all = self.records;
+  for (const Pending& p : ancestor_records) all.insert(all.end(), p.records.begin(), p.records.end());
+  Status appended = store_->Append(all);
+  if (!appended.ok()) {
+    *conflict = appended.code() == Status::Code::kConflict;
+    slot.loaded = false;
+    for (auto& a : *ancestors) a->loaded = false;
+    return appended;
+  }
+  for (size_t i = first_unapplied; i < self.records.size(); ++i) {
+    Status s = st.Apply(self.records[i]);
+    if (!s.ok()) {
+      slot.loaded = false;
+      return s;
+    }
+  }
+  for (size_t i = 0; i < ancestor_records.size(); ++i) {
+    for (const Record& r : ancestor_records[i].records) {
+      if (!(*ancestors)[i]->state.Apply(r).ok()) (*ancestors)[i]->loaded = false;
+    }
+  }
+  return d;
+}
+
+Status Engine::CollectAncestors(Slot& slot, const Event& event,
+                                std::vector<std::shared_ptr<Slot>>* ancestors) {
+  // The parent may be named by this very event (a session_start).
+  std::string parent = slot.state.parent;
+  if (parent.empty() && event.type() == EventType::kSessionStart) {
+    parent = StringField(event, "parent");
+  }
+  std::vector<std::string> seen = {slot.state.id};
+  while (!parent.empty()) {
+    if (std::find(seen.begin(), seen.end(), parent) != seen.end()) {
+      return Status::InvalidArgument("session '" + slot.state.id +
+                                     "': its parent chain loops back to '" + parent + "'");
+    }
+    if (static_cast<int>(seen.size()) > options_.max_session_depth) {
+      return Status::InvalidArgument("session '" + slot.state.id + "': parent chain deeper than " +
+                                     std::to_string(options_.max_session_depth));
+    }
+    seen.push_back(parent);
+    auto a = GetSlot(parent);
+    ancestors->push_back(a);
+    // Read the next link from the log index, without taking the ancestor's
+    // lock out of order.
+    auto summary = store_->GetSession(parent);
+    if (!summary.ok()) return summary.status();
+    parent = summary->has_value() ? (*summary)->parent : std::string();
+  }
+  return Status::OK();
+}
+
+Status Engine::ResolveApproval(Slot& slot, const Event& event, Pending* p, Decision* d) {
+  const SessionState& st = slot.state;
+  std::string approval_id = StringField(event, "approval_id");
+  if (approval_id.empty()) {
+    const PendingApproval* latest = nullptr;
+    for (const auto& [pid, pa] : st.pending_approvals) {
+      if (!latest || pa.event_seq > latest->event_seq) latest = &pa;
+    }
+    if (!latest) {
+      return Status::InvalidArgument("session '" + st.id + "' has no pending approval to resolve");
+    }
+    approval_id = latest->id;
+  }
+  auto it = st.pending_approvals.find(approval_id);
+  if (it == st.pending_approvals.end()) {
+    for (const ResolvedApproval& r : st.resolved_approvals) {
+      if (r.id == approval_id) {
+        return Status::InvalidArgument("approval '" + approval_id + "' is already " + r.outcome);
+      }
+    }
+    return Status::InvalidArgument("session '" + st.id + "' has no pending approval '" +
+                                   approval_id + "'");
+  }
+  const PendingApproval& pending = it->second;
+  bool approved = event.GetBool("approved");
+  std::string by = StringField(event, "by");
+  std::string note = StringField(event, "note");
+  Json resolved = {{"op", "resolved"}, {"id", approval_id}, {"approved", approved},
+                   {"event_seq", event.seq()}};
+  if (!by.empty()) resolved["by"] = by;
+  if (!note.empty()) resolved["note"] = note;
+  p->Add(RecordKind::kApproval, event.ts(), std::move(resolved));
+  if (approved && !pending.withheld.empty()) {
+    p->Add(RecordKind::kState, event.ts(),
+           {{"cause_seq", event.seq()}, {"updates", pending.withheld}});
+  }
+
+  d->verdict = approved ? Verdict::kAllow : Verdict::kDeny;
+  d->reason = std::string(approved ? "approved" : "denied") + (by.empty() ? "" : " by " + by) +
+              (note.empty() ? "" : ": " + note);
+  d->policies = pending.policies;
+  d->approval_id = approval_id;
+  {
+    std::lock_guard lock(mu_);
+    d->digest = (slot.policies ? slot.policies : default_policies_)->digest();
+  }
+  Json decision = {{"event_seq", event.seq()}, {"event_type", "approval"},
+                   {"verdict", VerdictName(d->verdict)}, {"reason", d->reason},
+                   {"policies", d->policies}, {"approval_id", approval_id},
+                   {"digest", d->digest}};
+  p->Add(RecordKind::kDecision, event.ts(), std::move(decision));
+  return Status::OK();
+}
+
+Status Engine::Evaluate(Slot& slot, const Event& event, Pending* p, Decision* d) {
+  const SessionState& st = slot.state;
+  // Price the event.
+  if (event.type() == EventType::kLlmResponse) {
+    TokenCounts tokens;
+    if (const Json* usage = event.Get("usage")) tokens = TokenCounts::FromUsage(*usage);
+    std::string model = StringField(event, "model");
+    if (const Json* explicit_cost = event.Get("cost_usd")) {
+      p->cost = {{"usd", explicit_cost->get<double>()}, {"source", "explicit"}};
+    } else if (auto usd = prices_->Cost(model, tokens)) {
+      p->cost = {{"usd", *usd}, {"source", "price_table"}};
+    } else if (!tokens.empty()) {
+      p->cost = {{"usd", 0.0}, {"source", "unpriced"}};
+    }
+    if (p->cost.is_object()) {
+      p->cost["model"] = model;
+      p->cost["tokens"] = tokens.ToJson();
+    }
+  } else if (event.type() == EventType::kCost) {
+    std::string model = StringField(event, "model");
+    p->cost = {{"usd", event.Get("cost_usd")->get<double>()},
+               {"source", "explicit"},
+               {"model", model.empty() ? st.model : model},
+               {"tokens", TokenCounts().ToJson()}};
+  }
+
+  std::shared_ptr<const PolicySet> set;
+  {
+    std::lock_guard lock(mu_);
+    set = slot.policies ? slot.policies : default_policies_;
+  }
+  Evaluation ev = EvaluatePolicies(*set, event, st, prices_.get(), this);
+
+  d->verdict = ev.verdict;
+  d->reason = ev.reason;
+  d->policies = ev.policies;
+  d->digest = set->digest();
+  if (ev.verdict == Verdict::kAsk || ev.verdict == Verdict::kModify) d->patch = ev.patch;
+  if (ev.verdict == Verdict::kAsk) d->approval_id = st.id + ":" + std::to_string(event.seq());
+
+  Json decision = {{"event_seq", event.seq()},
+                   {"event_type", EventTypeName(event.type())},
+                   {"verdict", VerdictName(ev.verdict)},
+                   {"policies", ev.policies},
+                   {"results", ev.results},
+                   {"digest", set->digest()}};
+  if (!ev.reason.empty()) decision["reason"] = ev.reason;
+  if (!d->patch.is_null()) decision["patch"] = d->patch;
+  if (!d->approval_id.empty()) decision["approval_id"] = d->approval_id;
+  if (p->cost.is_object()) decision["cost"] = p->cost;
+  int64_t decision_seq = p->Add(RecordKind::kDecision, event.ts(), std::move(decision));
+
+  for (const std::string& failure : ev.failures) {
+    p->Add(RecordKind::kNote, event.ts(), {{"source", "policy"}, {"message", failure}});
+  }
+  if (ev.verdict == Verdict::kAsk) {
+    TimeUs timeout = ev.ask_timeout > 0 ? ev.ask_timeout : options_.default_ask_timeout;
+    Json request = {{"op", "requested"},
+                    {"id", d->approval_id},
+                    {"event_seq", event.seq()},
+                    {"event_type", EventTypeName(event.type())},
+                    {"policies", ev.policies},
+                    {"reason", ev.reason},
+                    {"expires_at", FormatRfc3339(event.ts() + timeout)},
+                    {"withheld", ev.updates}};
+    if (!event.tool().empty()) request["tool"] = event.tool();
+    if (!ev.patch.is_null()) request["patch"] = ev.patch;
+    p->Add(RecordKind::kApproval, event.ts(), std::move(request));
+  } else if (!ev.updates.empty()) {
+    p->Add(RecordKind::kState, event.ts(), {{"cause_seq", decision_seq}, {"updates", ev.updates}});
+  }
+  return Status::OK();
+}
+
+Result<double> Engine::UserSpend(std::string_view user, std::string_view day) const {
+  return store_->UserSpend(user, day);
+}
+
+Status Engine::Events(std::string_view session, const EventQuery& query,
+                      const std::function<bool(const Record&)>& fn) const {
+  int64_t limit = query.limit > 0 ? std::min(query.limit, options_.max_query_records)
+                                  : options_.max_query_records;
+  int64_t delivered = 0;
+  return store_->Scan(session, query.since, 0, [&](const Record& r) {
+    if (r.kind != RecordKind::kEvent) return true;
+    if (!query.type.empty() && r.body.value("type", "") != query.type) return true;
+    if (!query.tool.empty() && r.body.value("tool", "") != query.tool) return true;
+    ++delivered;
+    return fn(r) && delivered < limit;
+  });
+}
+
+}  // namespace reins

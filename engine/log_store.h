@@ -1,0 +1,107 @@
+// LogStore: the append-only, hash-chained session log.
+//
+// The store keeps records (record.h) and a few indexes derived from them
+// (sessions by user, agent and day; spend per session, day and model). It
+// never decides anything: the engine builds and seals records, the store
+// makes them durable atomically and refuses anything that would fork a chain.
+//
+// Concurrency: Append is optimistic. The engine seals records against the
+// head it knows; if another writer (another process sharing the database)
+// appended to the same session first, Append returns Conflict without writing
+// and the engine re-reads the tail, re-evaluates and retries.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/clock.h"
+#include "engine/record.h"
+#include "engine/status.h"
+
+namespace reins {
+
+struct SessionSummary {
+  std::string id;
+  std::string user, agent, harness, model, parent, root;
+  std::string day;  // UTC day of the first record
+  TimeUs started_at = 0;
+  TimeUs last_at = 0;
+  int64_t last_seq = 0;
+  bool ended = false;
+};
+
+struct SessionQuery {
+  std::string user;   // empty: any
+  std::string agent;  // empty: any
+  std::string root;   // empty: any; otherwise sessions of that tree (root included)
+  TimeUs since = 0;   // started at or after (0: no bound)
+  TimeUs until = 0;   // started before (0: no bound)
+  std::optional<bool> ended;
+  int64_t limit = 0;  // 0: no limit
+};
+
+struct ChainBreak {
+  int64_t seq = 0;
+  std::string reason;
+};
+
+struct VerifyReport {
+  std::string session;
+  int64_t records = 0;  // records checked
+  std::optional<ChainBreak> first_break;
+  bool ok() const { return !first_break; }
+};
+
+enum class Durability : uint8_t {
+  kNormal,  // WAL + synchronous=NORMAL: survives a process crash
+  kFull,    // WAL + synchronous=FULL: also survives an OS crash or power loss
+};
+
+class LogStore {
+ public:
+  virtual ~LogStore() = default;
+
+  // Appends `records` (any number of sessions) in one atomic, durable write.
+  // For each session they must continue its chain: consecutive seq starting
+  // at the stored head + 1, each sealed over the previous hash. When another
+  // writer got there first returns Conflict and writes nothing; other
+  // failures (disk full, I/O) return an error and write nothing.
+  virtual Status Append(const std::vector<Record>& records) = 0;
+
+  // Calls `fn` for each record of `session` with seq > after_seq, in seq
+  // order, at most `limit` of them (0: all), until `fn` returns false.
+  // `fn` must not call back into the store.
+  virtual Status Scan(std::string_view session, int64_t after_seq, int64_t limit,
+                      const std::function<bool(const Record&)>& fn) = 0;
+
+  // Recomputes the session's hash chain from record 1 and reports the first
+  // record that does not verify (a changed body, a gap, a reordering).
+  virtual Result<VerifyReport> Verify(std::string_view session) = 0;
+
+  virtual Result<std::optional<SessionSummary>> GetSession(std::string_view id) = 0;
+
+  // Sessions matching `query`, most recently started first.
+  virtual Status ListSessions(const SessionQuery& query,
+                              const std::function<bool(const SessionSummary&)>& fn) = 0;
+
+  // Total own spend (USD) of `user`'s sessions on the UTC `day` ("YYYY-MM-DD").
+  virtual Result<double> UserSpend(std::string_view user, std::string_view day) = 0;
+};
+
+struct SqliteOptions {
+  Durability durability = Durability::kNormal;
+  int busy_timeout_ms = 5000;  // how long to wait for another process's lock
+  bool read_only = false;
+};
+
+// Opens (creating and migrating if needed) a SQLite log at `path`;
+// ":memory:" for a private in-memory database.
+Result<std::unique_ptr<LogStore>> OpenSqliteLogStore(const std::string& path,
+                                                     const SqliteOptions& options = {});
+
+}  // namespace reins

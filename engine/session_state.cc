@@ -1,0 +1,332 @@
+#include "engine/session_state.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/event.h"
+#include "engine/policy.h"
+
+namespace reins {
+
+namespace {
+
+int64_t CountOf(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number() ? it->get<int64_t>() : 0;
+}
+
+std::string StringOf(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::vector<std::string> StringsOf(const Json& obj, const char* key) {
+  std::vector<std::string> out;
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_array()) return out;
+  for (const Json& s : *it) {
+    if (s.is_string()) out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+TokenCounts TokenCounts::FromUsage(const Json& usage) {
+  TokenCounts t;
+  if (!usage.is_object()) return t;
+  t.input = CountOf(usage, "input_tokens");
+  t.output = CountOf(usage, "output_tokens");
+  t.cache_read = CountOf(usage, "cache_read_input_tokens");
+  t.cache_creation = CountOf(usage, "cache_creation_input_tokens");
+  t.reasoning = CountOf(usage, "reasoning_tokens");
+  return t;
+}
+
+TokenCounts TokenCounts::FromJson(const Json& j) {
+  TokenCounts t;
+  if (!j.is_object()) return t;
+  t.input = CountOf(j, "input");
+  t.output = CountOf(j, "output");
+  t.cache_read = CountOf(j, "cache_read");
+  t.cache_creation = CountOf(j, "cache_creation");
+  t.reasoning = CountOf(j, "reasoning");
+  return t;
+}
+
+void TokenCounts::Add(const TokenCounts& o) {
+  input += o.input;
+  output += o.output;
+  cache_read += o.cache_read;
+  cache_creation += o.cache_creation;
+  reasoning += o.reasoning;
+}
+
+Json TokenCounts::ToJson() const {
+  return {{"input", input},
+          {"output", output},
+          {"cache_read", cache_read},
+          {"cache_creation", cache_creation},
+          {"reasoning", reasoning}};
+}
+
+Status SessionState::Apply(const Record& record) {
+  if (record.seq != last_seq + 1) {
+    return Status::Corruption("session '" + id + "': expected record " +
+                              std::to_string(last_seq + 1) + ", got " +
+                              std::to_string(record.seq));
+  }
+  Status st;
+  try {
+    switch (record.kind) {
+      case RecordKind::kEvent: st = ApplyEvent(record); break;
+      case RecordKind::kDecision: st = ApplyDecision(record); break;
+      case RecordKind::kState:
+        if (record.body.contains("updates")) {
+          for (const Json& u : record.body["updates"]) {
+            st = ApplyUpdate(u);
+            if (!st.ok()) break;
+          }
+        }
+        break;
+      case RecordKind::kApproval: st = ApplyApproval(record); break;
+      case RecordKind::kChildCost:
+        AddSpend(StringOf(record.body, "model"), record.body.value("cost_usd", 0.0),
+                 TokenCounts::FromJson(record.body.value("tokens", Json::object())), false);
+        break;
+      case RecordKind::kNote: break;
+    }
+  } catch (const Json::exception& e) {
+    st = Status::Corruption(std::string("malformed record body: ") + e.what());
+  }
+  if (!st.ok()) {
+    return st.WithPrefix("session '" + id + "' record " + std::to_string(record.seq));
+  }
+  last_seq = record.seq;
+  last_hash = record.hash;
+  last_ts = std::max(last_ts, record.ts);
+  return Status::OK();
+}
+
+Status SessionState::ApplyEvent(const Record& record) {
+  const Json& ev = record.body;
+  auto type = EventTypeFromName(StringOf(ev, "type"));
+  if (!type) return Status::Corruption("event record without a known type");
+  if (started_at == 0) started_at = record.ts;
+  auto set_if = [&](std::string* field, const char* key) {
+    std::string v = StringOf(ev, key);
+    if (!v.empty()) *field = std::move(v);
+  };
+  switch (*type) {
+    case EventType::kSessionStart:
+      set_if(&user, "user");
+      set_if(&agent, "agent");
+      set_if(&harness, "harness");
+      set_if(&cwd, "cwd");
+      set_if(&model, "model");
+      if (parent.empty()) set_if(&parent, "parent");
+      break;
+    case EventType::kLlmRequest:
+    case EventType::kLlmResponse:
+      set_if(&model, "model");
+      break;
+    case EventType::kRequest:
+      ++turns;
+      break;
+    case EventType::kToolCall: {
+      std::string tool = StringOf(ev, "tool");
+      ++tool_calls[tool];
+      ++tool_calls_total;
+      recent_tool_calls.push_back({record.seq, std::move(tool), StringOf(ev, "call_id"), ""});
+      if (recent_tool_calls.size() > kRecentToolCalls) recent_tool_calls.pop_front();
+      break;
+    }
+    case EventType::kSessionEnd:
+      ended = true;
+      break;
+    default:
+      break;
+  }
+  return Status::OK();
+}
+
+Status SessionState::ApplyDecision(const Record& record) {
+  const Json& d = record.body;
+  if (auto cost = d.find("cost"); cost != d.end()) {
+    std::string m = StringOf(*cost, "model");
+    if (StringOf(*cost, "source") == "unpriced") unpriced_models.insert(m);
+    AddSpend(m, cost->value("usd", 0.0), TokenCounts::FromJson(cost->value("tokens", Json::object())),
+             true);
+    if (StringOf(d, "event_type") == "llm_response") ++by_model[m].calls;
+  }
+  int64_t event_seq = CountOf(d, "event_seq");
+  for (auto it = recent_tool_calls.rbegin(); it != recent_tool_calls.rend(); ++it) {
+    if (it->seq == event_seq) {
+      it->verdict = StringOf(d, "verdict");
+      break;
+    }
+  }
+  return Status::OK();
+}
+
+Status SessionState::ApplyApproval(const Record& record) {
+  const Json& a = record.body;
+  std::string op = StringOf(a, "op");
+  std::string approval_id = StringOf(a, "id");
+  if (op == "requested") {
+    PendingApproval p;
+    p.id = approval_id;
+    p.event_seq = CountOf(a, "event_seq");
+    p.event_type = StringOf(a, "event_type");
+    p.tool = StringOf(a, "tool");
+    p.policies = StringsOf(a, "policies");
+    p.reason = StringOf(a, "reason");
+    p.requested_at = record.ts;
+    auto expires = ParseRfc3339(StringOf(a, "expires_at"));
+    if (!expires.ok()) return Status::Corruption("approval request: " + expires.status().message());
+    p.expires_at = *expires;
+    p.withheld = a.value("withheld", Json::array());
+    pending_approvals[approval_id] = std::move(p);
+    return Status::OK();
+  }
+  if (op != "resolved" && op != "expired") {
+    return Status::Corruption("approval record with unknown op '" + op + "'");
+  }
+  auto it = pending_approvals.find(approval_id);
+  if (it == pending_approvals.end()) {
+    return Status::Corruption("approval record resolves unknown approval '" + approval_id + "'");
+  }
+  ResolvedApproval r;
+  r.id = approval_id;
+  r.policies = it->second.policies;
+  r.requested_at = it->second.requested_at;
+  r.resolved_at = record.ts;
+  if (op == "expired") {
+    r.outcome = "expired";
+    ++approvals_expired;
+  } else {
+    bool approved = a.value("approved", false);
+    r.outcome = approved ? "approved" : "denied";
+    r.by = StringOf(a, "by");
+    ++(approved ? approvals_approved : approvals_denied);
+  }
+  pending_approvals.erase(it);
+  resolved_approvals.push_back(std::move(r));
+  if (resolved_approvals.size() > kResolvedApprovals) resolved_approvals.pop_front();
+  return Status::OK();
+}
+
+void SessionState::AddSpend(const std::string& m, double usd, const TokenCounts& t, bool own) {
+  cost_usd += usd;
+  if (own) own_cost_usd += usd;
+  tokens.Add(t);
+  ModelTotals& mt = by_model[m];
+  mt.cost_usd += usd;
+  mt.tokens.Add(t);
+}
+
+Status SessionState::ApplyUpdate(const Json& u) {
+  std::string policy = StringOf(u, "policy");
+  if (policy.empty()) return Status::Corruption("state update without a policy");
+  auto parsed = StateUpdate::FromJson(u);
+  if (!parsed.ok()) return Status::Corruption(parsed.status().message());
+  Json& store = policy_state[policy];
+  if (!store.is_object()) store = Json::object();
+  const StateUpdate& up = *parsed;
+  switch (up.op) {
+    case StateUpdate::Op::kSet:
+      store[up.key] = up.value;
+      break;
+    case StateUpdate::Op::kIncrement: {
+      auto it = store.find(up.key);
+      double base = it != store.end() && it->is_number() ? it->get<double>() : 0.0;
+      double sum = base + up.value.get<double>();
+      // Keep integers integral so counters read back as integers.
+      bool integral = (it == store.end() || it->is_number_integer()) && up.value.is_number_integer();
+      if (integral) {
+        store[up.key] = static_cast<int64_t>(std::llround(sum));
+      } else {
+        store[up.key] = sum;
+      }
+      break;
+    }
+    case StateUpdate::Op::kDelete:
+      store.erase(up.key);
+      break;
+    case StateUpdate::Op::kAppend: {
+      Json& list = store[up.key];
+      if (!list.is_array()) list = Json::array();
+      list.push_back(up.value);
+      break;
+    }
+  }
+  return Status::OK();
+}
+
+const Json* SessionState::PolicyValue(std::string_view policy, std::string_view key) const {
+  auto it = policy_state.find(policy);
+  if (it == policy_state.end()) return nullptr;
+  auto v = it->second.find(key);
+  return v == it->second.end() ? nullptr : &*v;
+}
+
+Json SessionState::ToJson() const {
+  Json models = Json::object();
+  for (const auto& [name, mt] : by_model) {
+    models[name] = {{"cost_usd", mt.cost_usd}, {"tokens", mt.tokens.ToJson()}, {"calls", mt.calls}};
+  }
+  Json recent = Json::array();
+  for (const RecentToolCall& c : recent_tool_calls) {
+    recent.push_back({{"seq", c.seq}, {"tool", c.tool}, {"call_id", c.call_id}, {"verdict", c.verdict}});
+  }
+  Json pending = Json::array();
+  for (const auto& [pid, p] : pending_approvals) {
+    pending.push_back({{"id", p.id},
+                       {"event_seq", p.event_seq},
+                       {"event_type", p.event_type},
+                       {"tool", p.tool},
+                       {"policies", p.policies},
+                       {"reason", p.reason},
+                       {"requested_at", FormatRfc3339(p.requested_at)},
+                       {"expires_at", FormatRfc3339(p.expires_at)},
+                       {"withheld", p.withheld}});
+  }
+  Json resolved = Json::array();
+  for (const ResolvedApproval& r : resolved_approvals) {
+    resolved.push_back({{"id", r.id},
+                        {"outcome", r.outcome},
+                        {"by", r.by},
+                        {"policies", r.policies},
+                        {"requested_at", FormatRfc3339(r.requested_at)},
+                        {"resolved_at", FormatRfc3339(r.resolved_at)}});
+  }
+  return {{"session", id},
+          {"user", user},
+          {"agent", agent},
+          {"harness", harness},
+          {"model", model},
+          {"cwd", cwd},
+          {"parent", parent},
+          {"started_at", started_at ? FormatRfc3339(started_at) : ""},
+          {"last_ts", last_ts ? FormatRfc3339(last_ts) : ""},
+          {"ended", ended},
+          {"cost_usd", cost_usd},
+          {"own_cost_usd", own_cost_usd},
+          {"tokens", tokens.ToJson()},
+          {"models", models},
+          {"unpriced_models", unpriced_models},
+          {"turns", turns},
+          {"tool_calls_total", tool_calls_total},
+          {"tool_calls", tool_calls},
+          {"recent_tool_calls", recent},
+          {"pending_approvals", pending},
+          {"resolved_approvals", resolved},
+          {"approvals", {{"approved", approvals_approved},
+                         {"denied", approvals_denied},
+                         {"expired", approvals_expired}}},
+          {"policy_state", policy_state},
+          {"last_seq", last_seq},
+          {"last_hash", last_hash}};
+}
+
+}  // namespace reins

@@ -1,0 +1,85 @@
+// SessionView: the read-only view of a session that a policy evaluates against.
+//
+// It wraps the session's state as it was before the current event, scoped to
+// one policy's key-value store, plus queries that need the log (cross-session
+// spend, event history) through a QueryContext the engine provides. Time is
+// the event's `ts`, never the wall clock.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "engine/event.h"
+#include "engine/pricing.h"
+#include "engine/record.h"
+#include "engine/session_state.h"
+
+namespace reins {
+
+struct EventQuery {
+  std::string type;   // event type name; empty: any
+  std::string tool;   // tool name; empty: any
+  int64_t since = 0;  // only seq > since
+  int64_t limit = 0;  // 0: the context's maximum
+};
+
+// Log-backed queries, implemented by the engine over its LogStore.
+class QueryContext {
+ public:
+  virtual ~QueryContext() = default;
+  // Own spend of `user` across all sessions on the UTC day `day`.
+  virtual Result<double> UserSpend(std::string_view user, std::string_view day) const = 0;
+  // Event records of `session` matching `query`, oldest first, bounded.
+  virtual Status Events(std::string_view session, const EventQuery& query,
+                        const std::function<bool(const Record&)>& fn) const = 0;
+};
+
+class SessionView {
+ public:
+  SessionView(const SessionState& state, const Event& event, std::string_view state_key,
+              const PriceTable* prices, const QueryContext* queries)
+      : state_(state), event_(event), state_key_(state_key), prices_(prices), queries_(queries) {}
+
+  const SessionState& state() const { return state_; }
+  const std::string& id() const { return state_.id; }
+  const std::string& user() const { return state_.user; }
+  const std::string& agent() const { return state_.agent; }
+  const std::string& harness() const { return state_.harness; }
+
+  // The model in effect for this event: its own `model` field if it has
+  // one, otherwise the last model the session saw.
+  std::string_view model() const {
+    std::string_view m = event_.model();
+    return m.empty() ? std::string_view(state_.model) : m;
+  }
+
+  // Session spend so far in USD, including descendant sessions.
+  double cost_usd() const { return state_.cost_usd; }
+
+  // This policy's stored value for `key`; nullptr when unset.
+  const Json* Get(std::string_view key) const { return state_.PolicyValue(state_key_, key); }
+  double GetNumber(std::string_view key, double fallback = 0) const {
+    const Json* v = Get(key);
+    return v && v->is_number() ? v->get<double>() : fallback;
+  }
+  bool GetBool(std::string_view key) const {
+    const Json* v = Get(key);
+    return v && v->is_boolean() && v->get<bool>();
+  }
+
+  // The event's time (the engine stamps events that arrive without one).
+  TimeUs now() const { return event_.ts(); }
+
+  const PriceTable* prices() const { return prices_; }
+  const QueryContext* queries() const { return queries_; }
+
+ private:
+  const SessionState& state_;
+  const Event& event_;
+  std::string_view state_key_;
+  const PriceTable* prices_;
+  const QueryContext* queries_;
+};
+
+}  // namespace reins

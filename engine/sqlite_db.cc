@@ -1,0 +1,142 @@
+#include "engine/sqlite_db.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+namespace reins {
+
+Status SqliteError(sqlite3* db, int rc, std::string_view context) {
+  std::string msg = std::string(context) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+      if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return Status::AlreadyExists(msg);
+      }
+      return Status::InvalidArgument(msg);
+    case SQLITE_FULL: return Status::IOError(msg + " (disk full)");
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return Status::IOError(msg + " (database locked by another process)");
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return Status::Corruption(msg);
+    case SQLITE_READONLY: return Status::FailedPrecondition(msg);
+    default: return Status::IOError(msg);
+  }
+}
+
+SqliteStmt::SqliteStmt(SqliteStmt&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), stmt_(std::exchange(other.stmt_, nullptr)) {}
+
+SqliteStmt& SqliteStmt::operator=(SqliteStmt&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    db_ = std::exchange(other.db_, nullptr);
+    stmt_ = std::exchange(other.stmt_, nullptr);
+  }
+  return *this;
+}
+
+SqliteStmt::~SqliteStmt() { sqlite3_finalize(stmt_); }
+
+void SqliteStmt::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+SqliteStmt& SqliteStmt::Bind(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+SqliteStmt& SqliteStmt::Bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+SqliteStmt& SqliteStmt::Bind(int index, double value) {
+  sqlite3_bind_double(stmt_, index, value);
+  return *this;
+}
+
+Status SqliteStmt::StepDone() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::OK();
+  Status st = SqliteError(db_, sqlite3_extended_errcode(db_), sqlite3_sql(stmt_));
+  sqlite3_reset(stmt_);
+  return st;
+}
+
+Result<bool> SqliteStmt::StepRow() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  Status st = SqliteError(db_, sqlite3_extended_errcode(db_), sqlite3_sql(stmt_));
+  sqlite3_reset(stmt_);
+  return st;
+}
+
+std::string_view SqliteStmt::ColumnText(int index) const {
+  const unsigned char* p = sqlite3_column_text(stmt_, index);
+  if (!p) return {};
+  return {reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, index))};
+}
+
+int64_t SqliteStmt::ColumnInt(int index) const { return sqlite3_column_int64(stmt_, index); }
+
+double SqliteStmt::ColumnDouble(int index) const { return sqlite3_column_double(stmt_, index); }
+
+Result<SqliteDb> SqliteDb::Open(const std::string& path, bool read_only) {
+  sqlite3* db = nullptr;
+  int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  flags |= SQLITE_OPEN_NOMUTEX;  // callers serialize access to a connection
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Status st = SqliteError(db, rc, "opening " + path);
+    sqlite3_close(db);
+    return st;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  SqliteDb out(db, path);
+  // Opening is lazy in SQLite: touch the file so a non-database fails here.
+  auto check = out.QueryInt("SELECT count(*) FROM sqlite_master;");
+  if (!check.ok()) return check.status().WithPrefix("opening " + path);
+  return out;
+}
+
+SqliteDb::SqliteDb(SqliteDb&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+
+SqliteDb& SqliteDb::operator=(SqliteDb&& other) noexcept {
+  if (this != &other) {
+    sqlite3_close(db_);
+    db_ = std::exchange(other.db_, nullptr);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+SqliteDb::~SqliteDb() { sqlite3_close(db_); }
+
+Status SqliteDb::Exec(const std::string& sql) {
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) return Status::OK();
+  return SqliteError(db_, sqlite3_extended_errcode(db_), sql.substr(0, 60));
+}
+
+Result<SqliteStmt> SqliteDb::Prepare(const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(db_, rc, "preparing: " + sql.substr(0, 60));
+  return SqliteStmt(db_, stmt);
+}
+
+Result<int64_t> SqliteDb::QueryInt(const std::string& sql) {
+  auto stmt = Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  auto row = stmt->StepRow();
+  if (!row.ok()) return row.status();
+  return *row ? stmt->ColumnInt(0) : 0;
+}
+
+}  // namespace reins

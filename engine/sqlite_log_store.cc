@@ -1,0 +1,461 @@
+// The SQLite LogStore.
+//
+// On-disk format (schema version 1; PRAGMA user_version holds the version):
+//
+//   events(session, seq, kind, type, ts, body, hash)
+//     One row per record, UNIQUE(session, seq). `kind` is the record kind,
+//     `type` the event type (event records) or approval op (approval
+//     records), `ts` microseconds since the epoch, `body` the canonical JSON
+//     that the hash covers, `hash` the chain hash (record.h). Triggers refuse
+//     UPDATE and DELETE: the table is append-only.
+//   sessions(id, user, agent, harness, model, parent, root, started_at, day,
+//            last_at, last_seq, ended)
+//     One row per session, maintained from the records in the same
+//     transaction; indexed by (user, day), (agent, day), (day) and (root).
+//   spend(session, day, model, user, root, cost_usd, *_tokens, calls)
+//     Own spend per session, UTC day and model, from decision records' cost;
+//     indexed by (user, day) so "a user's spend today" is one index range.
+//
+// sessions and spend are indexes: they can be rebuilt from events. The
+// database runs in WAL mode; synchronous=NORMAL (default) or FULL.
+#include <sqlite3.h>
+
+#include <mutex>
+
+#include "engine/log_store.h"
+#include "engine/sqlite_db.h"
+
+namespace reins {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+const char* const kMigrations[] = {
+    // 0 -> 1
+    R"sql(
+CREATE TABLE events (
+  session TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  type TEXT NOT NULL DEFAULT '',
+  ts INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  UNIQUE (session, seq)
+);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the session log is append-only: UPDATE refused'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the session log is append-only: DELETE refused'); END;
+
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  user TEXT NOT NULL DEFAULT '',
+  agent TEXT NOT NULL DEFAULT '',
+  harness TEXT NOT NULL DEFAULT '',
+  model TEXT NOT NULL DEFAULT '',
+  parent TEXT NOT NULL DEFAULT '',
+  root TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  last_at INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL DEFAULT 0,
+  ended INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX sessions_user_day ON sessions(user, day);
+CREATE INDEX sessions_agent_day ON sessions(agent, day);
+CREATE INDEX sessions_day ON sessions(day, started_at);
+CREATE INDEX sessions_root ON sessions(root);
+
+CREATE TABLE spend (
+  session TEXT NOT NULL,
+  day TEXT NOT NULL,
+  model TEXT NOT NULL,
+  user TEXT NOT NULL,
+  root TEXT NOT NULL,
+  cost_usd REAL NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_creation_tokens INTEGER NOT NULL DEFAULT 0,
+  calls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (session, day, model)
+) WITHOUT ROWID;
+CREATE INDEX spend_user_day ON spend(user, day);
+)sql",
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
+
+std::string JsonString(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+int64_t JsonInt(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number() ? it->get<int64_t>() : 0;
+}
+
+class SqliteLogStore : public LogStore {
+ public:
+  explicit SqliteLogStore(SqliteDb db) : db_(std::move(db)) {}
+
+  Status Init(const SqliteOptions& options);
+
+  Status Append(const std::vector<Record>& records) override;
+  Status Scan(std::string_view session, int64_t after_seq, int64_t limit,
+              const std::function<bool(const Record&)>& fn) override;
+  Result<VerifyReport> Verify(std::string_view session) override;
+  Result<std::optional<SessionSummary>> GetSession(std::string_view id) override;
+  Status ListSessions(const SessionQuery& query,
+                      const std::function<bool(const SessionSummary&)>& fn) override;
+  Result<double> UserSpend(std::string_view user, std::string_view day) override;
+
+ private:
+  Status Migrate();
+  Status IndexRecord(const Record& r);
+
+  std::mutex mu_;
+  SqliteDb db_;
+  SqliteStmt insert_event_, prev_exists_, insert_session_, update_session_start_, touch_session_,
+      end_session_, upsert_spend_, scan_, user_spend_, get_session_;
+};
+
+Status SqliteLogStore::Init(const SqliteOptions& options) {
+  REINS_RETURN_IF_ERROR(
+      db_.Exec("PRAGMA busy_timeout=" + std::to_string(options.busy_timeout_ms) + ";"));
+  if (!options.read_only) {
+    REINS_RETURN_IF_ERROR(db_.Exec("PRAGMA journal_mode=WAL;"));
+    REINS_RETURN_IF_ERROR(db_.Exec(options.durability == Durability::kFull
+                                       ? "PRAGMA synchronous=FULL;"
+                                       : "PRAGMA synchronous=NORMAL;"));
+    REINS_RETURN_IF_ERROR(Migrate());
+  }
+  struct {
+    SqliteStmt* stmt;
+    const char* sql;
+  } statements[] = {
+      {&insert_event_,
+       "INSERT INTO events(session, seq, kind, type, ts, body, hash) VALUES(?,?,?,?,?,?,?)"},
+      {&prev_exists_, "SELECT 1 FROM events WHERE session = ? AND seq = ?"},
+      {&insert_session_,
+       "INSERT OR IGNORE INTO sessions(id, root, started_at, day, last_at) VALUES(?,?,?,?,?)"},
+      {&update_session_start_,
+       "UPDATE sessions SET user = CASE WHEN ?2 <> '' THEN ?2 ELSE COALESCE((SELECT user FROM "
+       "sessions p WHERE p.id = ?6), user) END, agent = CASE WHEN ?3 <> '' THEN ?3 ELSE agent END,"
+       " harness = CASE WHEN ?4 <> '' THEN ?4 ELSE harness END, model = CASE WHEN ?5 <> '' THEN "
+       "?5 ELSE model END, parent = CASE WHEN parent = '' THEN ?6 ELSE parent END, root = CASE "
+       "WHEN parent = '' AND ?6 <> '' THEN COALESCE((SELECT root FROM sessions p WHERE p.id = "
+       "?6), ?6) ELSE root END WHERE id = ?1"},
+      {&touch_session_, "UPDATE sessions SET last_at = max(last_at, ?2), last_seq = ?3 WHERE id = ?1"},
+      {&end_session_, "UPDATE sessions SET ended = 1 WHERE id = ?1"},
+      {&upsert_spend_,
+       "INSERT INTO spend(session, day, model, user, root, cost_usd, input_tokens, output_tokens, "
+       "cache_read_tokens, cache_creation_tokens, calls) SELECT ?1, ?2, ?3, s.user, s.root, ?4, "
+       "?5, ?6, ?7, ?8, ?9 FROM sessions s WHERE s.id = ?1 ON CONFLICT(session, day, model) DO "
+       "UPDATE SET cost_usd = cost_usd + excluded.cost_usd, input_tokens = input_tokens + "
+       "excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens, "
+       "cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, "
+       "cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens, calls = "
+       "calls + excluded.calls"},
+      {&scan_,
+       "SELECT seq, kind, ts, body, hash FROM events WHERE session = ? AND seq > ? ORDER BY seq "
+       "LIMIT ?"},
+      {&user_spend_, "SELECT COALESCE(SUM(cost_usd), 0) FROM spend WHERE user = ? AND day = ?"},
+      {&get_session_,
+       "SELECT id, user, agent, harness, model, parent, root, day, started_at, last_at, last_seq, "
+       "ended FROM sessions WHERE id = ?"},
+  };
+  for (auto& s : statements) {
+    if (options.read_only && std::string_view(s.sql).substr(0, 6) != "SELECT") continue;
+    auto stmt = db_.Prepare(s.sql);
+    if (!stmt.ok()) return stmt.status();
+    *s.stmt = std::move(stmt).value();
+  }
+  return Status::OK();
+}
+
+Status SqliteLogStore::Migrate() {
+  auto version = db_.QueryInt("PRAGMA user_version;");
+  if (!version.ok()) return version.status();
+  if (*version > kSchemaVersion) {
+    return Status::FailedPrecondition(
+        db_.path() + ": database schema version " + std::to_string(*version) +
+        " is newer than this reins supports (" + std::to_string(kSchemaVersion) + ")");
+  }
+  for (int64_t v = *version; v < kSchemaVersion; ++v) {
+    REINS_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE;"));
+    // Another process may have migrated while we waited for the lock.
+    auto current = db_.QueryInt("PRAGMA user_version;");
+    if (!current.ok()) return current.status();
+    Status st;
+    if (*current == v) {
+      st = db_.Exec(kMigrations[v]);
+      if (st.ok()) st = db_.Exec("PRAGMA user_version=" + std::to_string(v + 1) + ";");
+    }
+    if (!st.ok()) {
+      db_.Exec("ROLLBACK;");
+      return st.WithPrefix("migrating " + db_.path() + " to schema " + std::to_string(v + 1));
+    }
+    REINS_RETURN_IF_ERROR(db_.Exec("COMMIT;"));
+  }
+  return Status::OK();
+}
+
+Status SqliteLogStore::IndexRecord(const Record& r) {
+  if (r.seq == 1) {
+    StmtScope insert_session_scope(insert_session_);
+    insert_session_.Bind(1, r.session).Bind(2, r.session).Bind(3, r.ts).Bind(4, UtcDay(r.ts)).Bind(
+        5, r.ts);
+    REINS_RETURN_IF_ERROR(insert_session_.StepDone());
+  }
+  if (r.kind == RecordKind::kEvent) {
+    std::string type = JsonString(r.body, "type");
+    if (type == "session_start") {
+      StmtScope update_session_start_scope(update_session_start_);
+      update_session_start_.Bind(1, r.session)
+          .Bind(2, JsonString(r.body, "user"))
+          .Bind(3, JsonString(r.body, "agent"))
+          .Bind(4, JsonString(r.body, "harness"))
+          .Bind(5, JsonString(r.body, "model"))
+          .Bind(6, JsonString(r.body, "parent"));
+      REINS_RETURN_IF_ERROR(update_session_start_.StepDone());
+    } else if (type == "session_end") {
+      StmtScope end_session_scope(end_session_);
+      end_session_.Bind(1, r.session);
+      REINS_RETURN_IF_ERROR(end_session_.StepDone());
+    }
+  } else if (r.kind == RecordKind::kDecision) {
+    auto cost = r.body.find("cost");
+    if (cost != r.body.end() && cost->is_object()) {
+      const Json tokens = cost->value("tokens", Json::object());
+      StmtScope upsert_spend_scope(upsert_spend_);
+      upsert_spend_.Bind(1, r.session)
+          .Bind(2, UtcDay(r.ts))
+          .Bind(3, JsonString(*cost, "model"))
+          .Bind(4, cost->value("usd", 0.0))
+          .Bind(5, JsonInt(tokens, "input"))
+          .Bind(6, JsonInt(tokens, "output"))
+          .Bind(7, JsonInt(tokens, "cache_read"))
+          .Bind(8, JsonInt(tokens, "cache_creation"))
+          .Bind(9, JsonString(r.body, "event_type") == "llm_response" ? 1 : 0);
+      REINS_RETURN_IF_ERROR(upsert_spend_.StepDone());
+    }
+  }
+  return Status::OK();
+}
+
+Status SqliteLogStore::Append(const std::vector<Record>& records) {
+  if (records.empty()) return Status::OK();
+  std::lock_guard lock(mu_);
+  REINS_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE;"));
+  Status st;
+  for (size_t i = 0; i < records.size() && st.ok(); ++i) {
+    const Record& r = records[i];
+    if (r.hash.empty() || r.body_text.empty()) {
+      st = Status::Internal("record " + r.session + ":" + std::to_string(r.seq) + " is not sealed");
+      break;
+    }
+    StmtScope insert_event_scope(insert_event_);
+    insert_event_.Bind(1, r.session).Bind(2, r.seq).Bind(3, RecordKindName(r.kind));
+    std::string type = r.kind == RecordKind::kEvent      ? JsonString(r.body, "type")
+                       : r.kind == RecordKind::kApproval ? JsonString(r.body, "op")
+                       : r.kind == RecordKind::kDecision ? JsonString(r.body, "verdict")
+                                                         : std::string();
+    insert_event_.Bind(4, type).Bind(5, r.ts).Bind(6, r.body_text).Bind(7, r.hash);
+    st = insert_event_.StepDone();
+    if (st.code() == Status::Code::kAlreadyExists) {
+      st = Status::Conflict("session '" + r.session + "' already has record " +
+                            std::to_string(r.seq) + " (another writer appended first)");
+      break;
+    }
+    if (!st.ok()) break;
+    // A chain must continue from the stored head: record 1 or the successor
+    // of a stored record. (A gap would mean the caller's head is stale.)
+    if (r.seq > 1 && (i == 0 || records[i - 1].session != r.session)) {
+      StmtScope prev_exists_scope(prev_exists_);
+      prev_exists_.Bind(1, r.session).Bind(2, r.seq - 1);
+      auto has = prev_exists_.StepRow();
+      if (!has.ok()) {
+        st = has.status();
+      } else if (!*has) {
+        st = Status::Conflict("session '" + r.session + "' has no record " +
+                              std::to_string(r.seq - 1) + " to continue from");
+      }
+      if (!st.ok()) break;
+    }
+    st = IndexRecord(r);
+    bool last_of_session = i + 1 == records.size() || records[i + 1].session != r.session;
+    if (st.ok() && last_of_session) {
+      StmtScope touch_session_scope(touch_session_);
+      touch_session_.Bind(1, r.session).Bind(2, r.ts).Bind(3, r.seq);
+      st = touch_session_.StepDone();
+    }
+  }
+  if (st.ok()) st = db_.Exec("COMMIT;");
+  if (!st.ok()) {
+    db_.Exec("ROLLBACK;");
+    return st;
+  }
+  return Status::OK();
+}
+
+Status SqliteLogStore::Scan(std::string_view session, int64_t after_seq, int64_t limit,
+                            const std::function<bool(const Record&)>& fn) {
+  std::lock_guard lock(mu_);
+  StmtScope scan_scope(scan_);
+  scan_.Bind(1, session).Bind(2, after_seq).Bind(3, limit > 0 ? limit : -1);
+  while (true) {
+    auto row = scan_.StepRow();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Record r;
+    r.session = std::string(session);
+    r.seq = scan_.ColumnInt(0);
+    auto kind = RecordKindFromName(scan_.ColumnText(1));
+    if (!kind) {
+      return Status::Corruption("session '" + r.session + "' record " + std::to_string(r.seq) +
+                                ": unknown kind '" + std::string(scan_.ColumnText(1)) + "'");
+    }
+    r.kind = *kind;
+    r.ts = scan_.ColumnInt(2);
+    r.body_text = std::string(scan_.ColumnText(3));
+    r.hash = std::string(scan_.ColumnText(4));
+    try {
+      r.body = Json::parse(r.body_text);
+    } catch (const Json::exception& e) {
+      return Status::Corruption("session '" + r.session + "' record " + std::to_string(r.seq) +
+                                ": body is not JSON: " + e.what());
+    }
+    if (!fn(r)) break;
+  }
+  return Status::OK();
+}
+
+Result<VerifyReport> SqliteLogStore::Verify(std::string_view session) {
+  std::lock_guard lock(mu_);
+  VerifyReport report;
+  report.session = std::string(session);
+  auto stmt = db_.Prepare("SELECT seq, kind, ts, body, hash FROM events WHERE session = ? ORDER BY seq");
+  if (!stmt.ok()) return stmt.status();
+  SqliteStmt& q = *stmt;
+  q.Bind(1, session);
+  std::string prev = kGenesisHash;
+  Record r;
+  r.session = report.session;
+  int64_t expected = 1;
+  while (true) {
+    auto row = q.StepRow();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    ++report.records;
+    r.seq = q.ColumnInt(0);
+    auto kind = RecordKindFromName(q.ColumnText(1));
+    auto fail = [&](std::string reason) {
+      report.first_break = ChainBreak{r.seq, std::move(reason)};
+    };
+    if (r.seq != expected) {
+      fail("expected record " + std::to_string(expected) + ", found " + std::to_string(r.seq) +
+           " (records missing)");
+      break;
+    }
+    if (!kind) {
+      fail("unknown record kind '" + std::string(q.ColumnText(1)) + "'");
+      break;
+    }
+    r.kind = *kind;
+    r.ts = q.ColumnInt(2);
+    r.body_text = std::string(q.ColumnText(3));
+    std::string stored(q.ColumnText(4));
+    std::string computed = ChainHash(prev, r);
+    if (computed != stored) {
+      fail("hash mismatch: stored " + stored.substr(0, 12) + "..., computed " +
+           computed.substr(0, 12) + "... (record changed, or an earlier one was)");
+      break;
+    }
+    prev = std::move(stored);
+    ++expected;
+  }
+  return report;
+}
+
+SessionSummary ReadSummary(SqliteStmt& q) {
+  SessionSummary s;
+  s.id = q.ColumnText(0);
+  s.user = q.ColumnText(1);
+  s.agent = q.ColumnText(2);
+  s.harness = q.ColumnText(3);
+  s.model = q.ColumnText(4);
+  s.parent = q.ColumnText(5);
+  s.root = q.ColumnText(6);
+  s.day = q.ColumnText(7);
+  s.started_at = q.ColumnInt(8);
+  s.last_at = q.ColumnInt(9);
+  s.last_seq = q.ColumnInt(10);
+  s.ended = q.ColumnInt(11) != 0;
+  return s;
+}
+
+Result<std::optional<SessionSummary>> SqliteLogStore::GetSession(std::string_view id) {
+  std::lock_guard lock(mu_);
+  StmtScope get_session_scope(get_session_);
+  get_session_.Bind(1, id);
+  auto row = get_session_.StepRow();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<SessionSummary>();
+  return std::optional<SessionSummary>(ReadSummary(get_session_));
+}
+
+Status SqliteLogStore::ListSessions(const SessionQuery& query,
+                                    const std::function<bool(const SessionSummary&)>& fn) {
+  std::lock_guard lock(mu_);
+  std::string sql =
+      "SELECT id, user, agent, harness, model, parent, root, day, started_at, last_at, last_seq, "
+      "ended FROM sessions WHERE 1=1";
+  if (!query.user.empty()) sql += " AND user = ?1";
+  if (!query.agent.empty()) sql += " AND agent = ?2";
+  if (!query.root.empty()) sql += " AND root = ?3";
+  if (query.since) sql += " AND started_at >= ?4";
+  if (query.until) sql += " AND started_at < ?5";
+  if (query.ended) sql += " AND ended = ?6";
+  sql += " ORDER BY started_at DESC, id LIMIT ?7";
+  auto stmt = db_.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  SqliteStmt& q = *stmt;
+  if (!query.user.empty()) q.Bind(1, query.user);
+  if (!query.agent.empty()) q.Bind(2, query.agent);
+  if (!query.root.empty()) q.Bind(3, query.root);
+  if (query.since) q.Bind(4, query.since);
+  if (query.until) q.Bind(5, query.until);
+  if (query.ended) q.Bind(6, static_cast<int64_t>(*query.ended));
+  q.Bind(7, query.limit > 0 ? query.limit : -1);
+  while (true) {
+    auto row = q.StepRow();
+    if (!row.ok()) return row.status();
+    if (!*row || !fn(ReadSummary(q))) break;
+  }
+  return Status::OK();
+}
+
+Result<double> SqliteLogStore::UserSpend(std::string_view user, std::string_view day) {
+  std::lock_guard lock(mu_);
+  StmtScope user_spend_scope(user_spend_);
+  user_spend_.Bind(1, user).Bind(2, day);
+  auto row = user_spend_.StepRow();
+  if (!row.ok()) return row.status();
+  return *row ? user_spend_.ColumnDouble(0) : 0.0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LogStore>> OpenSqliteLogStore(const std::string& path,
+                                                     const SqliteOptions& options) {
+  auto db = SqliteDb::Open(path, options.read_only);
+  if (!db.ok()) return db.status();
+  auto store = std::make_unique<SqliteLogStore>(std::move(db).value());
+  REINS_RETURN_IF_ERROR(store->Init(options).WithPrefix(path));
+  return std::unique_ptr<LogStore>(std::move(store));
+}
+
+}  // namespace reins
