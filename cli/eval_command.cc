@@ -88,7 +88,7 @@ int RunEval(const EvalOptions& opt) {
                   policies, decision->reason},
                  {"", "", "", "", VerdictColor(verdict), "", ""});
     } else {
-      std::cout << decision->ToJson().dump() << '\n';
+      std::cout << decision->ToLine() << '\n';
     }
   }
   if (table) out.Print(std::cout, UseColor(1), 70);

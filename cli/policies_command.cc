@@ -26,7 +26,7 @@ void PrintType(const PolicyType& t, std::ostream& out, bool color) {
     out << "  parameters: none\n\n";
     return;
   }
-  Table params({"parameter", "type", "default", "description"});
+  Table params({"  parameter", "type", "default", "description"});
   for (const ParamSpec& p : t.params) {
     std::string def = p.required ? "(required)" : p.default_value.is_null() ? "-" : p.default_value.dump();
     std::string type(ParamTypeName(p.type));

@@ -89,12 +89,14 @@ std::string EventSummary(const Json& event, size_t max) {
     auto c = event.find("cost_usd");
     if (c != event.end() && c->is_number()) {
       char buf[32];
-      snprintf(buf, sizeof buf, "$%.4f", c->get<double>());
+      double usd = c->get<double>();
+      snprintf(buf, sizeof buf, usd != 0 && usd < 0.01 ? "$%.4f" : "$%.2f", usd);
       out = buf;
     }
   } else if (type == "approval") {
-    out = std::string(event.value("approved", false) ? "approve " : "deny ") +
-          str(event, "approval_id");
+    out = event.value("approved", false) ? "approve" : "deny";
+    std::string id = str(event, "approval_id");
+    if (!id.empty()) out += " " + id;
     std::string by = str(event, "by");
     if (!by.empty()) out += " by " + by;
   }

@@ -45,15 +45,27 @@ std::string StringField(const Event& e, std::string_view field) {
 
 }  // namespace
 
-Json Decision::ToJson() const {
-  Json j = {{"seq", seq}, {"session", session}, {"type", EventTypeName(type)},
-            {"verdict", VerdictName(verdict)}};
-  if (!reason.empty()) j["reason"] = reason;
-  j["policies"] = policies;
-  if (!approval_id.empty()) j["approval_id"] = approval_id;
-  if (!patch.is_null()) j["patch"] = patch;
+namespace {
+
+template <typename J>
+J DecisionJson(const Decision& d) {
+  J j;
+  j["seq"] = d.seq;
+  j["session"] = d.session;
+  j["type"] = EventTypeName(d.type);
+  j["verdict"] = VerdictName(d.verdict);
+  if (!d.reason.empty()) j["reason"] = d.reason;
+  j["policies"] = d.policies;
+  if (!d.approval_id.empty()) j["approval_id"] = d.approval_id;
+  if (!d.patch.is_null()) j["patch"] = J::parse(d.patch.dump());
   return j;
 }
+
+}  // namespace
+
+Json Decision::ToJson() const { return DecisionJson<Json>(*this); }
+
+std::string Decision::ToLine() const { return DecisionJson<nlohmann::ordered_json>(*this).dump(); }
 
 Engine::Engine(LogStore* store, std::shared_ptr<const PriceTable> prices, Clock* clock,
                EngineOptions options)
@@ -217,8 +229,12 @@ Result<Decision> Engine::TrySubmit(Slot& slot, const Event& input, bool* conflic
     }
   }
 
-  std::vector<Record> all = self.records;
-  for (const Pending& p : ancestor_records) all.insert(all.end(), p.records.begin(), p.records.end());
+  // The store reads the records in place; no copy of their bodies is made.
+  std::vector<const Record*> all;
+  for (const Record& r : self.records) all.push_back(&r);
+  for (const Pending& p : ancestor_records) {
+    for (const Record& r : p.records) all.push_back(&r);
+  }
   Status appended = store_->Append(all);
   if (!appended.ok()) {
     *conflict = appended.code() == Status::Code::kConflict;

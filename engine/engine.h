@@ -52,9 +52,11 @@ struct Decision {
   Json patch;               // modify (or ask with a modify pending): net merge patch
   std::string digest;       // policy-set digest that decided
 
-  // The `reins eval` line: {"seq","session","type","verdict","reason"?,
-  // "policies","approval_id"?,"patch"?}.
+  // {"seq","session","type","verdict","reason"?,"policies","approval_id"?,
+  // "patch"?}: as a JSON value, and as the `reins eval` line with its keys in
+  // exactly that order.
   Json ToJson() const;
+  std::string ToLine() const;
 };
 
 class Engine : private QueryContext {

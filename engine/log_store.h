@@ -71,7 +71,15 @@ class LogStore {
   // at the stored head + 1, each sealed over the previous hash. When another
   // writer got there first returns Conflict and writes nothing; other
   // failures (disk full, I/O) return an error and write nothing.
-  virtual Status Append(const std::vector<Record>& records) = 0;
+  virtual Status Append(const std::vector<const Record*>& records) = 0;
+
+  // Convenience for callers holding the records by value.
+  Status Append(const std::vector<Record>& records) {
+    std::vector<const Record*> ptrs;
+    ptrs.reserve(records.size());
+    for (const Record& r : records) ptrs.push_back(&r);
+    return Append(ptrs);
+  }
 
   // Calls `fn` for each record of `session` with seq > after_seq, in seq
   // order, at most `limit` of them (0: all), until `fn` returns false.

@@ -9,9 +9,10 @@
 //     that the hash covers, `hash` the chain hash (record.h). Triggers refuse
 //     UPDATE and DELETE: the table is append-only.
 //   sessions(id, user, agent, harness, model, parent, root, started_at, day,
-//            last_at, last_seq, ended)
-//     One row per session, maintained from the records in the same
-//     transaction; indexed by (user, day), (agent, day), (day) and (root).
+//            ended)
+//     One row per session, written when its first record and its
+//     session_start / session_end events are appended (not on every append);
+//     indexed by (user, day), (agent, day), (day, started_at) and (root).
 //   spend(session, day, model, user, root, cost_usd, *_tokens, calls)
 //     Own spend per session, UTC day and model, from decision records' cost;
 //     indexed by (user, day) so "a user's spend today" is one index range.
@@ -30,6 +31,13 @@ namespace reins {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+
+// A session's summary; its head (last seq and time) comes from the events
+// table's (session, seq) index rather than from a column updated per append.
+#define SUMMARY_COLUMNS                                                                    \
+  "s.id, s.user, s.agent, s.harness, s.model, s.parent, s.root, s.day, s.started_at, "     \
+  "(SELECT e.ts FROM events e WHERE e.session = s.id ORDER BY e.seq DESC LIMIT 1), "       \
+  "(SELECT e.seq FROM events e WHERE e.session = s.id ORDER BY e.seq DESC LIMIT 1), s.ended"
 
 const char* const kMigrations[] = {
     // 0 -> 1
@@ -59,8 +67,6 @@ CREATE TABLE sessions (
   root TEXT NOT NULL,
   started_at INTEGER NOT NULL,
   day TEXT NOT NULL,
-  last_at INTEGER NOT NULL,
-  last_seq INTEGER NOT NULL DEFAULT 0,
   ended INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX sessions_user_day ON sessions(user, day);
@@ -103,7 +109,8 @@ class SqliteLogStore : public LogStore {
 
   Status Init(const SqliteOptions& options);
 
-  Status Append(const std::vector<Record>& records) override;
+  Status Append(const std::vector<const Record*>& records) override;
+  using LogStore::Append;
   Status Scan(std::string_view session, int64_t after_seq, int64_t limit,
               const std::function<bool(const Record&)>& fn) override;
   Result<VerifyReport> Verify(std::string_view session) override;
@@ -118,8 +125,8 @@ class SqliteLogStore : public LogStore {
 
   std::mutex mu_;
   SqliteDb db_;
-  SqliteStmt insert_event_, prev_exists_, insert_session_, update_session_start_, touch_session_,
-      end_session_, upsert_spend_, scan_, user_spend_, get_session_;
+  SqliteStmt begin_, commit_, rollback_, insert_event_, prev_exists_, insert_session_,
+      update_session_start_, end_session_, upsert_spend_, scan_, user_spend_, get_session_;
 };
 
 Status SqliteLogStore::Init(const SqliteOptions& options) {
@@ -136,11 +143,14 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
     SqliteStmt* stmt;
     const char* sql;
   } statements[] = {
+      {&begin_, "BEGIN IMMEDIATE"},
+      {&commit_, "COMMIT"},
+      {&rollback_, "ROLLBACK"},
       {&insert_event_,
        "INSERT INTO events(session, seq, kind, type, ts, body, hash) VALUES(?,?,?,?,?,?,?)"},
       {&prev_exists_, "SELECT 1 FROM events WHERE session = ? AND seq = ?"},
       {&insert_session_,
-       "INSERT OR IGNORE INTO sessions(id, root, started_at, day, last_at) VALUES(?,?,?,?,?)"},
+       "INSERT OR IGNORE INTO sessions(id, root, started_at, day) VALUES(?,?,?,?)"},
       {&update_session_start_,
        "UPDATE sessions SET user = CASE WHEN ?2 <> '' THEN ?2 ELSE COALESCE((SELECT user FROM "
        "sessions p WHERE p.id = ?6), user) END, agent = CASE WHEN ?3 <> '' THEN ?3 ELSE agent END,"
@@ -148,7 +158,6 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
        "?5 ELSE model END, parent = CASE WHEN parent = '' THEN ?6 ELSE parent END, root = CASE "
        "WHEN parent = '' AND ?6 <> '' THEN COALESCE((SELECT root FROM sessions p WHERE p.id = "
        "?6), ?6) ELSE root END WHERE id = ?1"},
-      {&touch_session_, "UPDATE sessions SET last_at = max(last_at, ?2), last_seq = ?3 WHERE id = ?1"},
       {&end_session_, "UPDATE sessions SET ended = 1 WHERE id = ?1"},
       {&upsert_spend_,
        "INSERT INTO spend(session, day, model, user, root, cost_usd, input_tokens, output_tokens, "
@@ -164,8 +173,7 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
        "LIMIT ?"},
       {&user_spend_, "SELECT COALESCE(SUM(cost_usd), 0) FROM spend WHERE user = ? AND day = ?"},
       {&get_session_,
-       "SELECT id, user, agent, harness, model, parent, root, day, started_at, last_at, last_seq, "
-       "ended FROM sessions WHERE id = ?"},
+       "SELECT " SUMMARY_COLUMNS " FROM sessions s WHERE id = ?"},
   };
   for (auto& s : statements) {
     if (options.read_only && std::string_view(s.sql).substr(0, 6) != "SELECT") continue;
@@ -206,8 +214,7 @@ Status SqliteLogStore::Migrate() {
 Status SqliteLogStore::IndexRecord(const Record& r) {
   if (r.seq == 1) {
     StmtScope insert_session_scope(insert_session_);
-    insert_session_.Bind(1, r.session).Bind(2, r.session).Bind(3, r.ts).Bind(4, UtcDay(r.ts)).Bind(
-        5, r.ts);
+    insert_session_.Bind(1, r.session).Bind(2, r.session).Bind(3, r.ts).Bind(4, UtcDay(r.ts));
     REINS_RETURN_IF_ERROR(insert_session_.StepDone());
   }
   if (r.kind == RecordKind::kEvent) {
@@ -246,13 +253,16 @@ Status SqliteLogStore::IndexRecord(const Record& r) {
   return Status::OK();
 }
 
-Status SqliteLogStore::Append(const std::vector<Record>& records) {
+Status SqliteLogStore::Append(const std::vector<const Record*>& records) {
   if (records.empty()) return Status::OK();
   std::lock_guard lock(mu_);
-  REINS_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE;"));
+  {
+    StmtScope scope(begin_);
+    REINS_RETURN_IF_ERROR(begin_.StepDone());
+  }
   Status st;
   for (size_t i = 0; i < records.size() && st.ok(); ++i) {
-    const Record& r = records[i];
+    const Record& r = *records[i];
     if (r.hash.empty() || r.body_text.empty()) {
       st = Status::Internal("record " + r.session + ":" + std::to_string(r.seq) + " is not sealed");
       break;
@@ -273,7 +283,7 @@ Status SqliteLogStore::Append(const std::vector<Record>& records) {
     if (!st.ok()) break;
     // A chain must continue from the stored head: record 1 or the successor
     // of a stored record. (A gap would mean the caller's head is stale.)
-    if (r.seq > 1 && (i == 0 || records[i - 1].session != r.session)) {
+    if (r.seq > 1 && (i == 0 || records[i - 1]->session != r.session)) {
       StmtScope prev_exists_scope(prev_exists_);
       prev_exists_.Bind(1, r.session).Bind(2, r.seq - 1);
       auto has = prev_exists_.StepRow();
@@ -286,16 +296,14 @@ Status SqliteLogStore::Append(const std::vector<Record>& records) {
       if (!st.ok()) break;
     }
     st = IndexRecord(r);
-    bool last_of_session = i + 1 == records.size() || records[i + 1].session != r.session;
-    if (st.ok() && last_of_session) {
-      StmtScope touch_session_scope(touch_session_);
-      touch_session_.Bind(1, r.session).Bind(2, r.ts).Bind(3, r.seq);
-      st = touch_session_.StepDone();
-    }
   }
-  if (st.ok()) st = db_.Exec("COMMIT;");
+  if (st.ok()) {
+    StmtScope scope(commit_);
+    st = commit_.StepDone();
+  }
   if (!st.ok()) {
-    db_.Exec("ROLLBACK;");
+    StmtScope scope(rollback_);
+    (void)rollback_.StepDone();
     return st;
   }
   return Status::OK();
@@ -410,9 +418,7 @@ Result<std::optional<SessionSummary>> SqliteLogStore::GetSession(std::string_vie
 Status SqliteLogStore::ListSessions(const SessionQuery& query,
                                     const std::function<bool(const SessionSummary&)>& fn) {
   std::lock_guard lock(mu_);
-  std::string sql =
-      "SELECT id, user, agent, harness, model, parent, root, day, started_at, last_at, last_seq, "
-      "ended FROM sessions WHERE 1=1";
+  std::string sql = "SELECT " SUMMARY_COLUMNS " FROM sessions s WHERE 1=1";
   if (!query.user.empty()) sql += " AND user = ?1";
   if (!query.agent.empty()) sql += " AND agent = ?2";
   if (!query.root.empty()) sql += " AND root = ?3";

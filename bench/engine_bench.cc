@@ -1,0 +1,109 @@
+// In-process engine figures: one event through the whole path (evaluate,
+// seal, append to SQLite, fold) and policy evaluation alone.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "bench/bench_main.h"
+#include "builtins/builtins.h"
+#include "engine/engine.h"
+#include "engine/evaluator.h"
+
+namespace reins {
+namespace {
+
+const PolicyRegistry& Registry() {
+  static PolicyRegistry* r = [] {
+    auto* reg = new PolicyRegistry();
+    (void)RegisterBuiltins(reg);
+    return reg;
+  }();
+  return *r;
+}
+
+std::shared_ptr<const PolicySet> LoadPolicies(const std::string& example) {
+  if (example.empty()) return *PolicySet::Compose(nullptr, nullptr, nullptr);
+  ConfigLoader loader(&Registry());
+  std::vector<ConfigError> errors;
+  auto c = loader.LoadServer(std::string(REINS_SOURCE_DIR) + "/bench/" + example,
+                             &errors);
+  if (!c.ok()) {
+    fprintf(stderr, "%s\n", c.status().ToString().c_str());
+    std::abort();
+  }
+  return *PolicySet::Compose(nullptr, nullptr, &c->policies);
+}
+
+Event MakeToolCall(int64_t i) {
+  Json j = {{"session", "bench"},
+            {"type", "tool_call"},
+            {"tool", "Bash"},
+            {"call_id", "c" + std::to_string(i)},
+            {"input", {{"command", "pytest -q tests/test_parser.py"}}}};
+  auto e = Event::FromJson(j);
+  e->set_ts(1795250700000000 + i);
+  return std::move(e).value();
+}
+
+// One tool_call through Engine::Submit. Arg 0: policies (0 none, 1 the
+// benchmark set in bench/policies.yaml); arg 1: log (0 in memory, 1 file NORMAL, 2 file FULL).
+void BM_SubmitToolCall(benchmark::State& state) {
+  std::string path = ":memory:";
+  std::string dir = std::filesystem::temp_directory_path() / "reins-bench";
+  if (state.range(1) > 0) {
+    std::filesystem::create_directories(dir);
+    path = dir + "/bench.db";
+    std::filesystem::remove(path);
+    std::filesystem::remove(path + "-wal");
+  }
+  SqliteOptions opts;
+  opts.durability = state.range(1) == 2 ? Durability::kFull : Durability::kNormal;
+  auto store = OpenSqliteLogStore(path, opts);
+  ManualClock clock(0);
+  // No tool cap: the limit would turn every call into a deny.
+  EngineOptions eo;
+  Engine engine(store->get(), std::make_shared<PriceTable>(PriceTable::Builtin()), &clock, eo);
+  engine.SetPolicies(LoadPolicies(state.range(0) ? "policies.yaml" : ""));
+  int64_t i = 0;
+  for (auto _ : state) {
+    auto d = engine.Submit(MakeToolCall(++i));
+    if (!d.ok()) state.SkipWithError(d.status().ToString().c_str());
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.range(1) > 0) std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_SubmitToolCall)
+    ->ArgNames({"policies", "log"})
+    ->Args({0, 0})
+    ->Args({1, 0})
+    ->Args({1, 1})
+    ->Args({1, 2});
+
+// Policy evaluation alone (no log) for a tool_call against bench/policies.yaml.
+void BM_EvaluateToolCall(benchmark::State& state) {
+  auto set = LoadPolicies("policies.yaml");
+  SessionState session("bench");
+  session.cost_usd = 1.0;
+  Event event = MakeToolCall(1);
+  for (auto _ : state) {
+    Evaluation ev = EvaluatePolicies(*set, event, session, &PriceTable::Builtin(), nullptr);
+    benchmark::DoNotOptimize(ev);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EvaluateToolCall);
+
+void BM_ParseEvent(benchmark::State& state) {
+  std::string line = MakeToolCall(1).json().dump();
+  for (auto _ : state) {
+    auto e = Event::Parse(line);
+    benchmark::DoNotOptimize(e);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ParseEvent);
+
+}  // namespace
+}  // namespace reins
+
+REINS_BENCHMARK_MAIN();

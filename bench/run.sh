@@ -1,0 +1,13 @@
+#!/bin/sh
+# Runs every benchmark against the build in $1 (default: build) and prints
+# their `name value unit` lines last, after the human-readable output.
+set -eu
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/.."
+echo "== machine: $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "== commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+"$build/bench/engine_bench" --benchmark_min_time=0.5 | tee "$build/engine_bench.out"
+"$build/bench/eval_throughput" "$build/cli/reins" 100000 | tee "$build/eval_throughput.out"
+echo "== figures"
+grep -E '^[A-Za-z_0-9]+ [0-9.e+-]+ [^ ]+$' "$build/engine_bench.out" "$build/eval_throughput.out" | cut -d: -f2
