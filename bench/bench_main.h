@@ -44,12 +44,12 @@ class LineReporter : public benchmark::ConsoleReporter {
 
 }  // namespace reins::bench
 
-#define REINS_BENCHMARK_MAIN()                                  \
-  int main(int argc, char** argv) {                             \
-    benchmark::Initialize(&argc, argv);                         \
+#define REINS_BENCHMARK_MAIN()                                        \
+  int main(int argc, char** argv) {                                   \
+    benchmark::Initialize(&argc, argv);                               \
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1; \
-    reins::bench::LineReporter reporter;                        \
-    benchmark::RunSpecifiedBenchmarks(&reporter);               \
-    benchmark::Shutdown();                                      \
-    return 0;                                                   \
+    reins::bench::LineReporter reporter;                              \
+    benchmark::RunSpecifiedBenchmarks(&reporter);                     \
+    benchmark::Shutdown();                                            \
+    return 0;                                                         \
   }

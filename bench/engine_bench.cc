@@ -25,8 +25,7 @@ std::shared_ptr<const PolicySet> LoadPolicies(const std::string& example) {
   if (example.empty()) return *PolicySet::Compose(nullptr, nullptr, nullptr);
   ConfigLoader loader(&Registry());
   std::vector<ConfigError> errors;
-  auto c = loader.LoadServer(std::string(REINS_SOURCE_DIR) + "/bench/" + example,
-                             &errors);
+  auto c = loader.LoadServer(std::string(REINS_SOURCE_DIR) + "/bench/" + example, &errors);
   if (!c.ok()) {
     fprintf(stderr, "%s\n", c.status().ToString().c_str());
     std::abort();

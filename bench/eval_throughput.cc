@@ -17,9 +17,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace {
 
@@ -40,27 +39,41 @@ void Generate(const std::string& path, int64_t total) {
       out << e.dump() << '\n';
       ++written;
     };
-    emit({{"type", "session_start"}, {"user", "u" + std::to_string(s % 10)}, {"agent", "coder"},
-          {"harness", "claude-code"}, {"model", "claude-sonnet-4-5"}});
+    emit({{"type", "session_start"},
+          {"user", "u" + std::to_string(s % 10)},
+          {"agent", "coder"},
+          {"harness", "claude-code"},
+          {"model", "claude-sonnet-4-5"}});
     for (int64_t i = 1; i < per_session; ++i) {
       switch (i % 6) {
-        case 1: emit({{"type", "request"}, {"text", "Fix the failing test in parser.py"}}); break;
+        case 1:
+          emit({{"type", "request"}, {"text", "Fix the failing test in parser.py"}});
+          break;
         case 2:
-          emit({{"type", "llm_request"}, {"model", "claude-sonnet-4-5"}, {"messages_count", i},
+          emit({{"type", "llm_request"},
+                {"model", "claude-sonnet-4-5"},
+                {"messages_count", i},
                 {"tools_count", 12}});
           break;
         case 3:
-          emit({{"type", "llm_response"}, {"model", "claude-sonnet-4-5"},
-                {"usage", {{"input_tokens", 1200}, {"output_tokens", 300},
-                           {"cache_read_input_tokens", 20000}}}});
+          emit({{"type", "llm_response"},
+                {"model", "claude-sonnet-4-5"},
+                {"usage",
+                 {{"input_tokens", 1200},
+                  {"output_tokens", 300},
+                  {"cache_read_input_tokens", 20000}}}});
           break;
         case 4:
-          emit({{"type", "tool_call"}, {"tool", tools[i % 4]}, {"call_id", "c" + std::to_string(i)},
+          emit({{"type", "tool_call"},
+                {"tool", tools[i % 4]},
+                {"call_id", "c" + std::to_string(i)},
                 {"input", {{"command", "pytest -q tests/test_parser.py"}}}});
           break;
         default:
-          emit({{"type", "tool_result"}, {"tool", tools[(i - 1) % 4]},
-                {"call_id", "c" + std::to_string(i - 1)}, {"output", "1 passed"}});
+          emit({{"type", "tool_result"},
+                {"tool", tools[(i - 1) % 4]},
+                {"call_id", "c" + std::to_string(i - 1)},
+                {"output", "1 passed"}});
           break;
       }
     }
@@ -75,7 +88,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   int64_t events = argc > 2 ? std::atoll(argv[2]) : 100000;
-  std::string dir = std::filesystem::temp_directory_path() / ("reins-throughput-" + std::to_string(getpid()));
+  std::string dir =
+      std::filesystem::temp_directory_path() / ("reins-throughput-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::string input = dir + "/events.jsonl", db = dir + "/log.db";
   Generate(input, events);
@@ -92,8 +106,7 @@ int main(int argc, char** argv) {
   int status = 0;
   struct rusage usage {};
   wait4(pid, &status, 0, &usage);
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::filesystem::remove_all(dir);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     fprintf(stderr, "reins eval failed (status %d)\n", status);

@@ -40,16 +40,18 @@ class CostBudget : public Policy {
       expensive_.push_back(Lower(m));
     }
     if (!max_ && thresholds_.empty() && !pause_) {
-      errors->push_back({"", "cost_budget needs at least one of max_cost_usd, ask_thresholds_usd, "
-                             "pause_every_usd"});
+      errors->push_back({"",
+                         "cost_budget needs at least one of max_cost_usd, ask_thresholds_usd, "
+                         "pause_every_usd"});
     }
     if (max_ && *max_ <= 0) errors->push_back({"max_cost_usd", "max_cost_usd must be > 0"});
-    if (pause_ && *pause_ <= 0) errors->push_back({"pause_every_usd", "pause_every_usd must be > 0"});
+    if (pause_ && *pause_ <= 0)
+      errors->push_back({"pause_every_usd", "pause_every_usd must be > 0"});
     for (double t : thresholds_) {
       if (t <= 0 || (max_ && t >= *max_)) {
-        errors->push_back({"ask_thresholds_usd",
-                           "each threshold must lie strictly between 0 and max_cost_usd; got " +
-                               Usd(t)});
+        errors->push_back(
+            {"ask_thresholds_usd",
+             "each threshold must lie strictly between 0 and max_cost_usd; got " + Usd(t)});
       }
     }
     std::sort(thresholds_.begin(), thresholds_.end());
@@ -82,7 +84,8 @@ class CostBudget : public Policy {
       reasons.push_back("no price is known for " + names +
                         ", so that spend is not counted toward the budget; approve to continue "
                         "without enforcement for it");
-      for (const std::string& m : fresh) updates.push_back(StateUpdate::Append(kApprovedUnpricedKey, m));
+      for (const std::string& m : fresh)
+        updates.push_back(StateUpdate::Append(kApprovedUnpricedKey, m));
     }
 
     // Soft thresholds: one ask for the highest threshold crossed.
@@ -121,13 +124,14 @@ class CostBudget : public Policy {
   bool IsExpensive(const std::string& model) const {
     if (expensive_.empty() || model.empty()) return true;
     std::string lower = Lower(model);
-    return std::any_of(expensive_.begin(), expensive_.end(),
-                       [&](const std::string& token) { return lower.find(token) != std::string::npos; });
+    return std::any_of(expensive_.begin(), expensive_.end(), [&](const std::string& token) {
+      return lower.find(token) != std::string::npos;
+    });
   }
 
   std::string OverBudgetReason(const Event& event, double cost, const std::string& model) const {
-    std::string reason = "Session spend " + Usd(cost) + " has reached the " + Usd(*max_) +
-                         " budget. ";
+    std::string reason =
+        "Session spend " + Usd(cost) + " has reached the " + Usd(*max_) + " budget. ";
     if (expensive_.empty()) {
       reason += "Every model is blocked over budget.";
     } else {

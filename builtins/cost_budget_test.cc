@@ -9,7 +9,8 @@ TEST_CASE("cost_budget: parameters are validated at load", "[cost_budget]") {
   CHECK(BuiltinConfigErrors("  b: {use: cost_budget}\n") ==
         "t.yaml:2:3: policy 'b' (cost_budget): cost_budget needs at least one of max_cost_usd, "
         "ask_thresholds_usd, pause_every_usd\n");
-  CHECK(BuiltinConfigErrors("  b: {use: cost_budget, with: {max_cost_usd: 10, ask_thresholds_usd: [5, 10]}}\n") ==
+  CHECK(BuiltinConfigErrors(
+            "  b: {use: cost_budget, with: {max_cost_usd: 10, ask_thresholds_usd: [5, 10]}}\n") ==
         "t.yaml:2:70: policy 'b' (cost_budget): each threshold must lie strictly between 0 and "
         "max_cost_usd; got $10.00\n");
   CHECK(BuiltinConfigErrors("  b: {use: cost_budget, with: {max_cost_usd: 0}}\n")
@@ -33,7 +34,8 @@ TEST_CASE("cost_budget: at the cap every model is denied by default", "[cost_bud
   h.Must(Spend(0.01));
   Decision d = h.Must(Request());
   CHECK(d.verdict == Verdict::kDeny);
-  CHECK(d.reason == "Session spend $10.00 has reached the $10.00 budget. Every model is blocked over budget.");
+  CHECK(d.reason ==
+        "Session spend $10.00 has reached the $10.00 budget. Every model is blocked over budget.");
   d = h.Must(Bash());
   CHECK(d.verdict == Verdict::kDeny);
   CHECK(d.reason.find("do not retry this tool call") != std::string::npos);
@@ -43,7 +45,8 @@ TEST_CASE("cost_budget: at the cap every model is denied by default", "[cost_bud
 }
 
 TEST_CASE("cost_budget: over the cap only expensive models are denied", "[cost_budget]") {
-  BuiltinHarness h("  budget: {use: cost_budget, with: {max_cost_usd: 5, expensive_models: [Opus, gpt-5]}}\n");
+  BuiltinHarness h(
+      "  budget: {use: cost_budget, with: {max_cost_usd: 5, expensive_models: [Opus, gpt-5]}}\n");
   h.Must({{"type", "session_start"}, {"model", "claude-opus-4-5"}});
   h.Must(Spend(6));
   Decision d = h.Must(Request());
@@ -51,7 +54,8 @@ TEST_CASE("cost_budget: over the cap only expensive models are denied", "[cost_b
   CHECK(d.reason.find("Models matching opus, gpt-5 are blocked over budget (current: "
                       "claude-opus-4-5)") != std::string::npos);
   // The event's own model wins: a request to a cheap model passes.
-  CHECK(h.Must({{"type", "llm_request"}, {"model", "claude-haiku-4-5"}}).verdict == Verdict::kAllow);
+  CHECK(h.Must({{"type", "llm_request"}, {"model", "claude-haiku-4-5"}}).verdict ==
+        Verdict::kAllow);
   CHECK(h.Must({{"type", "llm_request"}, {"model", "GPT-5-codex"}}).verdict == Verdict::kDeny);
   // The session's model is now haiku (last llm_request was gpt-5-codex: denied but seen).
   h.Must({{"type", "llm_response"}, {"model", "claude-haiku-4-5"}});
@@ -59,19 +63,23 @@ TEST_CASE("cost_budget: over the cap only expensive models are denied", "[cost_b
 }
 
 TEST_CASE("cost_budget: an unknown model counts as expensive", "[cost_budget]") {
-  BuiltinHarness h("  budget: {use: cost_budget, with: {max_cost_usd: 1, expensive_models: [opus]}}\n");
+  BuiltinHarness h(
+      "  budget: {use: cost_budget, with: {max_cost_usd: 1, expensive_models: [opus]}}\n");
   h.Must(Spend(2));
   CHECK(h.Must(Bash()).verdict == Verdict::kDeny);
 }
 
 TEST_CASE("cost_budget: thresholds ask once per approved high-water mark", "[cost_budget]") {
-  BuiltinHarness h("  budget: {use: cost_budget, with: {max_cost_usd: 10, ask_thresholds_usd: [5, 2]}}\n");
+  BuiltinHarness h(
+      "  budget: {use: cost_budget, with: {max_cost_usd: 10, ask_thresholds_usd: [5, 2]}}\n");
   h.Must(Spend(1.5));
   CHECK(h.Must(Bash()).verdict == Verdict::kAllow);
   h.Must(Spend(1.0));
   Decision d = h.Must(Bash());
   CHECK(d.verdict == Verdict::kAsk);
-  CHECK(d.reason == "budget: Session spend $2.50 passed the $2.00 warning threshold (budget $10.00); continue?");
+  CHECK(
+      d.reason ==
+      "budget: Session spend $2.50 passed the $2.00 warning threshold (budget $10.00); continue?");
   // Until someone approves, it keeps asking.
   CHECK(h.Must(Request()).verdict == Verdict::kAsk);
   h.Must(Approve());
@@ -100,11 +108,12 @@ TEST_CASE("cost_budget: pause_every_usd pauses at each multiple", "[cost_budget]
   h.Must(Spend(21));
   Decision d = h.Must(Bash());
   CHECK(d.verdict == Verdict::kAsk);
-  CHECK(d.reason == "budget: Session spend $120.00 passed $100.00 (a pause every $100.00); continue?");
+  CHECK(d.reason ==
+        "budget: Session spend $120.00 passed $100.00 (a pause every $100.00); continue?");
   h.Must(Approve());
   h.Must(Spend(60));
   CHECK(h.Must(Bash()).verdict == Verdict::kAllow);  // $180: no new multiple
-  h.Must(Spend(250));                                 // $430: jumps over 200 and 300
+  h.Must(Spend(250));                                // $430: jumps over 200 and 300
   d = h.Must(Bash());
   CHECK(d.verdict == Verdict::kAsk);
   CHECK(d.reason.find("passed $400.00") != std::string::npos);
@@ -131,9 +140,13 @@ TEST_CASE("cost_budget: priced usage and child sessions count toward the budget"
   BuiltinHarness h("  budget: {use: cost_budget, with: {max_cost_usd: 0.4}}\n");
   h.Must({{"session", "root"}, {"type", "session_start"}});
   h.Must({{"session", "child"}, {"type", "session_start"}, {"parent", "root"}});
-  CHECK(h.Must({{"session", "root"}, {"type", "request"}, {"text", "go"}}).verdict == Verdict::kAllow);
+  CHECK(h.Must({{"session", "root"}, {"type", "request"}, {"text", "go"}}).verdict ==
+        Verdict::kAllow);
   // 100k input tokens of Sonnet 4.5 cost $0.30; 10k output tokens $0.15.
-  h.Must({{"session", "child"}, {"type", "llm_response"}, {"model", "claude-sonnet-4-5"},
+  h.Must({{"session", "child"},
+          {"type", "llm_response"},
+          {"model", "claude-sonnet-4-5"},
           {"usage", {{"input_tokens", 100000}, {"output_tokens", 10000}}}});
-  CHECK(h.Must({{"session", "root"}, {"type", "request"}, {"text", "go on"}}).verdict == Verdict::kDeny);
+  CHECK(h.Must({{"session", "root"}, {"type", "request"}, {"text", "go on"}}).verdict ==
+        Verdict::kDeny);
 }

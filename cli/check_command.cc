@@ -2,7 +2,6 @@
 // file:line:column. The file's kind (server, agent, session) is detected from
 // its top-level keys unless --as says otherwise.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "cli/commands.h"

@@ -7,7 +7,6 @@
 // run with "FILE:LINE: message" on stderr and exit status 2; everything
 // before it has been printed and recorded.
 #include <CLI/CLI.hpp>
-
 #include <fstream>
 #include <iostream>
 

@@ -1,6 +1,5 @@
 // reins policies: the policy registry with parameter schemas.
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "cli/commands.h"
@@ -17,10 +16,11 @@ struct PoliciesOptions {
 };
 
 void PrintType(const PolicyType& t, std::ostream& out, bool color) {
-  out << (color ? "\033[1m" : "") << t.name << (color ? "\033[0m" : "") << "\n  "
-      << t.description << "\n  events: ";
+  out << (color ? "\033[1m" : "") << t.name << (color ? "\033[0m" : "") << "\n  " << t.description
+      << "\n  events: ";
   std::string events;
-  for (const Json& e : t.events.ToJson()) events += (events.empty() ? "" : ", ") + e.get<std::string>();
+  for (const Json& e : t.events.ToJson())
+    events += (events.empty() ? "" : ", ") + e.get<std::string>();
   out << events << "\n";
   if (t.params.empty()) {
     out << "  parameters: none\n\n";
@@ -28,7 +28,9 @@ void PrintType(const PolicyType& t, std::ostream& out, bool color) {
   }
   Table params({"  parameter", "type", "default", "description"});
   for (const ParamSpec& p : t.params) {
-    std::string def = p.required ? "(required)" : p.default_value.is_null() ? "-" : p.default_value.dump();
+    std::string def = p.required                  ? "(required)"
+                      : p.default_value.is_null() ? "-"
+                                                  : p.default_value.dump();
     std::string type(ParamTypeName(p.type));
     if (!p.choices.empty()) {
       type += " (";

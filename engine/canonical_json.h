@@ -7,10 +7,9 @@
 // which is what the hash chain and the policy-set digest rely on.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace reins {
 

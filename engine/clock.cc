@@ -76,9 +76,8 @@ Result<TimeUs> ParseRfc3339(std::string_view text) {
   };
   size_t pos = 0;
   int year, month, day, hour, minute, second;
-  if (!Digits(text, &pos, 4, &year) || !Expect(text, &pos, '-') ||
-      !Digits(text, &pos, 2, &month) || !Expect(text, &pos, '-') ||
-      !Digits(text, &pos, 2, &day)) {
+  if (!Digits(text, &pos, 4, &year) || !Expect(text, &pos, '-') || !Digits(text, &pos, 2, &month) ||
+      !Expect(text, &pos, '-') || !Digits(text, &pos, 2, &day)) {
     return bad("expected YYYY-MM-DD");
   }
   if (!Expect(text, &pos, 'T', 't') && !Expect(text, &pos, ' ')) return bad("expected 'T'");
@@ -87,9 +86,8 @@ Result<TimeUs> ParseRfc3339(std::string_view text) {
       !Digits(text, &pos, 2, &second)) {
     return bad("expected HH:MM:SS");
   }
-  if (month < 1 || month > 12 || day < 1 ||
-      static_cast<unsigned>(day) > DaysInMonth(year, month) || hour > 23 || minute > 59 ||
-      second > 60) {
+  if (month < 1 || month > 12 || day < 1 || static_cast<unsigned>(day) > DaysInMonth(year, month) ||
+      hour > 23 || minute > 59 || second > 60) {
     return bad("field out of range");
   }
   TimeUs frac = 0;
@@ -185,11 +183,20 @@ Result<TimeUs> ParseDuration(std::string_view text) {
     }
     int64_t unit;
     switch (text[pos]) {
-      case 's': unit = 1; break;
-      case 'm': unit = 60; break;
-      case 'h': unit = 3600; break;
-      case 'd': unit = 86400; break;
-      default: return bad();
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      default:
+        return bad();
     }
     ++pos;
     any_unit = true;

@@ -97,7 +97,8 @@ YAML::Node ParamNode(const YAML::Node& params, const YAML::Node& fallback, const
 
 bool ParseOn(const YAML::Node& node, const Ctx& ctx, const std::string& name, PolicyEntry* entry) {
   if (!node.IsSequence()) {
-    ctx.Error(node, "policy '" + name + "': 'on' must be a list such as [tool_call, \"tool_call:Bash\"]");
+    ctx.Error(node,
+              "policy '" + name + "': 'on' must be a list such as [tool_call, \"tool_call:Bash\"]");
     return false;
   }
   for (const YAML::Node& item : node) {
@@ -157,8 +158,10 @@ bool ParseEntry(const std::string& name, const YAML::Node& name_node, const YAML
     const YAML::Node& v = kv.second;
     if (key == "use" || key == "handler" || key == "callable") {
       set_form(key, v);
-      if (!v.IsScalar()) ctx.Error(v, "policy '" + name + "': '" + key + "' must be a policy name");
-      else builtin = v.Scalar();
+      if (!v.IsScalar())
+        ctx.Error(v, "policy '" + name + "': '" + key + "' must be a policy name");
+      else
+        builtin = v.Scalar();
     } else if (key == "function") {
       set_form(key, v);
       if (v.IsScalar()) {
@@ -167,7 +170,8 @@ bool ParseEntry(const std::string& name, const YAML::Node& name_node, const YAML
         builtin = v["path"].Scalar();
         if (v["arguments"]) set_params("function.arguments", v["arguments"]);
       } else {
-        ctx.Error(v, "policy '" + name + "': 'function' must be a dotted path or {path, arguments}");
+        ctx.Error(v,
+                  "policy '" + name + "': 'function' must be a dotted path or {path, arguments}");
       }
     } else if (ctx.registry->FindLoader(key)) {
       set_form(key, v);
@@ -183,17 +187,22 @@ bool ParseEntry(const std::string& name, const YAML::Node& name_node, const YAML
       }
     } else if (key == "on_error") {
       std::string s = v.IsScalar() ? v.Scalar() : "";
-      if (s == "deny") entry->on_error = OnError::kDeny;
-      else if (s == "allow") entry->on_error = OnError::kAllow;
-      else ctx.Error(v, "policy '" + name + "': on_error must be 'deny' or 'allow'");
+      if (s == "deny")
+        entry->on_error = OnError::kDeny;
+      else if (s == "allow")
+        entry->on_error = OnError::kAllow;
+      else
+        ctx.Error(v, "policy '" + name + "': on_error must be 'deny' or 'allow'");
     } else if (key == "ask_timeout") {
       if (auto t = ParseTimeout(v, ctx, ("policy '" + name + "': ask_timeout").c_str())) {
         entry->ask_timeout = *t;
       }
     } else if (key == "enabled") {
       auto b = YamlToJson(v);
-      if (b.ok() && b->is_boolean()) entry->enabled = b->get<bool>();
-      else ctx.Error(v, "policy '" + name + "': enabled must be true or false");
+      if (b.ok() && b->is_boolean())
+        entry->enabled = b->get<bool>();
+      else
+        ctx.Error(v, "policy '" + name + "': enabled must be true or false");
     } else if (key == "on" || key == "description") {
       // handled below / informational
     } else {
@@ -235,7 +244,8 @@ bool ParseEntry(const std::string& name, const YAML::Node& name_node, const YAML
     type = ctx.registry->Find(builtin);
     if (!type) {
       std::string hint;
-      for (const std::string& s : ctx.registry->Suggest(builtin)) hint += (hint.empty() ? "" : ", ") + s;
+      for (const std::string& s : ctx.registry->Suggest(builtin))
+        hint += (hint.empty() ? "" : ", ") + s;
       ctx.Error(form_node, "policy '" + name + "': unknown policy '" + builtin + "'" +
                                (hint.empty() ? "" : " (did you mean: " + hint + "?)") +
                                "; `reins policies` lists them");
@@ -339,14 +349,19 @@ void ParseEngineSettings(const YAML::Node& node, const Ctx& ctx, EngineSettings*
   }
   CheckKeys(node, ctx, {"db", "durability", "ask_timeout", "max_event_bytes"}, "'engine'");
   if (auto db = node["db"]) {
-    if (!db.IsScalar() || db.Scalar().empty()) ctx.Error(db, "engine.db must be a path");
-    else s->db_path = db.Scalar() == ":memory:" ? "" : ResolvePath(ctx.base_dir, db.Scalar());
+    if (!db.IsScalar() || db.Scalar().empty())
+      ctx.Error(db, "engine.db must be a path");
+    else
+      s->db_path = db.Scalar() == ":memory:" ? "" : ResolvePath(ctx.base_dir, db.Scalar());
   }
   if (auto d = node["durability"]) {
     std::string v = d.IsScalar() ? d.Scalar() : "";
-    if (v == "normal") s->durability = Durability::kNormal;
-    else if (v == "full") s->durability = Durability::kFull;
-    else ctx.Error(d, "engine.durability must be 'normal' or 'full'");
+    if (v == "normal")
+      s->durability = Durability::kNormal;
+    else if (v == "full")
+      s->durability = Durability::kFull;
+    else
+      ctx.Error(d, "engine.durability must be 'normal' or 'full'");
   }
   if (auto t = node["ask_timeout"]) {
     if (auto v = ParseTimeout(t, ctx, "engine.ask_timeout")) s->ask_timeout = *v;
@@ -413,9 +428,12 @@ Result<T> LoadFile(const std::string& path, std::vector<ConfigError>* errors, Pa
 
 std::string_view LayerName(Layer layer) {
   switch (layer) {
-    case Layer::kSession: return "session";
-    case Layer::kAgent: return "agent";
-    case Layer::kServer: return "server";
+    case Layer::kSession:
+      return "session";
+    case Layer::kAgent:
+      return "agent";
+    case Layer::kServer:
+      return "server";
   }
   return "?";
 }

@@ -80,11 +80,14 @@ TEST_CASE("parameter errors carry file, line, column and the policy name", "[con
     with: {mode: sometimes}
 )");
   REQUIRE_FALSE(c.ok());
-  CHECK(f.Errors() ==
-        "server.yaml:6:7: policy 'cap' (strict): unknown parameter 'colour' (known: limit, mode, names)\n"
-        "server.yaml:5:14: policy 'cap' (strict): parameter 'limit': expected integer, got string\n"
-        "server.yaml:9:18: policy 'other' (strict): parameter 'mode': 'sometimes' is not one of: ask, deny\n"
-        "server.yaml:9:11: policy 'other' (strict): missing required parameter 'limit' (integer)\n");
+  CHECK(
+      f.Errors() ==
+      "server.yaml:6:7: policy 'cap' (strict): unknown parameter 'colour' (known: limit, mode, "
+      "names)\n"
+      "server.yaml:5:14: policy 'cap' (strict): parameter 'limit': expected integer, got string\n"
+      "server.yaml:9:18: policy 'other' (strict): parameter 'mode': 'sometimes' is not one of: "
+      "ask, deny\n"
+      "server.yaml:9:11: policy 'other' (strict): missing required parameter 'limit' (integer)\n");
 }
 
 TEST_CASE("unknown policies, keys and YAML errors are reported", "[config]") {
@@ -110,7 +113,8 @@ TEST_CASE("unknown policies, keys and YAML errors are reported", "[config]") {
   CHECK_FALSE(f.Server("policies:\n  x: {use: scripted, on_error: maybe}\n").ok());
   CHECK(f.Errors().find("on_error must be 'deny' or 'allow'") != std::string::npos);
 
-  CHECK_FALSE(f.Server("policies:\n  x: {use: strict, with: {limit: 1}, on: [llm_request]}\n").ok());
+  CHECK_FALSE(
+      f.Server("policies:\n  x: {use: strict, with: {limit: 1}, on: [llm_request]}\n").ok());
   CHECK(f.Errors().find("does not handle llm_request events") != std::string::npos);
 
   CHECK_FALSE(f.Server("policies:\n  x: {use: strict, with: {limit: -1}}\n").ok());
@@ -137,7 +141,8 @@ policies:
   CHECK(c->policies.entries[0].params["verdict"] == "ask");
   CHECK(c->policies.entries[1].params["verdict"] == "deny");
 
-  auto list = f.Server("policies:\n  - name: a\n    use: scripted\n  - name: b\n    use: scripted\n");
+  auto list =
+      f.Server("policies:\n  - name: a\n    use: scripted\n  - name: b\n    use: scripted\n");
   REQUIRE(list.ok());
   CHECK(list->policies.entries[1].name == "b");
 }
@@ -150,7 +155,8 @@ guardrails:
   ask_timeout: 600
   policies:
     p: {use: scripted}
-)", "agent.yaml", "/x", &f.errors);
+)",
+                               "agent.yaml", "/x", &f.errors);
   INFO(f.Errors());
   REQUIRE(a.ok());
   CHECK(a->name == "coder");
@@ -161,8 +167,8 @@ guardrails:
 TEST_CASE("composition orders layers and refuses a name used twice", "[config]") {
   Fixture f;
   auto server = f.Server("policies:\n  s1: {use: scripted}\n  shared: {use: scripted}\n");
-  auto session = f.loader.ParseSession("policies:\n  u1: {use: scripted}\n", "session.yaml", "/x",
-                                       &f.errors);
+  auto session =
+      f.loader.ParseSession("policies:\n  u1: {use: scripted}\n", "session.yaml", "/x", &f.errors);
   REQUIRE(server.ok());
   REQUIRE(session.ok());
   auto set = PolicySet::Compose(&*session, nullptr, &server->policies);
@@ -197,7 +203,8 @@ TEST_CASE("the digest changes with parameters and options, not with file positio
 TEST_CASE("files load relative to their directory and missing files are named", "[config]") {
   Fixture f;
   reins::testing::TempDir dir;
-  std::ofstream(dir.File("server.yaml")) << "engine: {db: log.db}\npolicies: {p: {use: scripted}}\n";
+  std::ofstream(dir.File("server.yaml"))
+      << "engine: {db: log.db}\npolicies: {p: {use: scripted}}\n";
   auto c = f.loader.LoadServer(dir.File("server.yaml"), &f.errors);
   REQUIRE(c.ok());
   CHECK(c->settings.db_path == dir.File("log.db"));

@@ -15,7 +15,8 @@ struct Engine::Slot {
 // Records being built for one session during a Submit: a cursor over the
 // session's chain so each new record is sealed onto the previous one.
 struct Engine::Pending {
-  Pending(const SessionState& s) : session(s.id), next_seq(s.last_seq + 1), prev_hash(s.last_hash) {}
+  Pending(const SessionState& s)
+      : session(s.id), next_seq(s.last_seq + 1), prev_hash(s.last_hash) {}
 
   int64_t Add(RecordKind kind, TimeUs ts, Json body) {
     Record r;
@@ -176,11 +177,11 @@ Result<Decision> Engine::TrySubmit(Slot& slot, const Event& input, bool* conflic
     for (int depth = 0; !cur.empty(); ++depth) {
       if (cur == st.id || depth >= options_.max_session_depth) {
         slot.loaded = false;
-        return Status::InvalidArgument(
-            "session '" + st.id + "': parent '" + parent + "' " +
-            (cur == st.id ? "is this session or one of its descendants"
-                          : "has a chain of ancestors deeper than " +
-                                std::to_string(options_.max_session_depth)));
+        return Status::InvalidArgument("session '" + st.id + "': parent '" + parent + "' " +
+                                       (cur == st.id
+                                            ? "is this session or one of its descendants"
+                                            : "has a chain of ancestors deeper than " +
+                                                  std::to_string(options_.max_session_depth)));
       }
       auto summary = store_->GetSession(cur);
       if (!summary.ok()) {
@@ -313,8 +314,8 @@ Status Engine::ResolveApproval(Slot& slot, const Event& event, Pending* p, Decis
   bool approved = event.GetBool("approved");
   std::string by = StringField(event, "by");
   std::string note = StringField(event, "note");
-  Json resolved = {{"op", "resolved"}, {"id", approval_id}, {"approved", approved},
-                   {"event_seq", event.seq()}};
+  Json resolved = {
+      {"op", "resolved"}, {"id", approval_id}, {"approved", approved}, {"event_seq", event.seq()}};
   if (!by.empty()) resolved["by"] = by;
   if (!note.empty()) resolved["note"] = note;
   p->Add(RecordKind::kApproval, event.ts(), std::move(resolved));
@@ -332,10 +333,10 @@ Status Engine::ResolveApproval(Slot& slot, const Event& event, Pending* p, Decis
     std::lock_guard lock(mu_);
     d->digest = (slot.policies ? slot.policies : default_policies_)->digest();
   }
-  Json decision = {{"event_seq", event.seq()}, {"event_type", "approval"},
-                   {"verdict", VerdictName(d->verdict)}, {"reason", d->reason},
-                   {"policies", d->policies}, {"approval_id", approval_id},
-                   {"digest", d->digest}};
+  Json decision = {
+      {"event_seq", event.seq()}, {"event_type", "approval"}, {"verdict", VerdictName(d->verdict)},
+      {"reason", d->reason},      {"policies", d->policies},  {"approval_id", approval_id},
+      {"digest", d->digest}};
   p->Add(RecordKind::kDecision, event.ts(), std::move(decision));
   return Status::OK();
 }

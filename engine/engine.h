@@ -36,7 +36,7 @@ namespace reins {
 struct EngineOptions {
   TimeUs default_ask_timeout = kDefaultAskTimeout;
   int max_conflict_retries = 16;
-  int max_session_depth = 8;        // parent chain length accepted on session_start
+  int max_session_depth = 8;         // parent chain length accepted on session_start
   int64_t max_query_records = 1000;  // bound on one policy log query
 };
 

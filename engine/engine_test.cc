@@ -1,8 +1,8 @@
 #include "engine/engine.h"
 
 #include <catch2/catch.hpp>
-#include <random>
 #include <latch>
+#include <random>
 #include <thread>
 
 #include "engine/testing.h"
@@ -17,7 +17,8 @@ using reins::testing::kStart;
 using Harness = reins::testing::EngineHarness;
 
 Json ToolCall(const std::string& tool = "Bash", const std::string& session = "s") {
-  return {{"session", session}, {"type", "tool_call"}, {"tool", tool}, {"input", {{"command", "ls"}}}};
+  return {
+      {"session", session}, {"type", "tool_call"}, {"tool", tool}, {"input", {{"command", "ls"}}}};
 }
 
 Json Approval(bool approved, const std::string& id = "", const std::string& by = "bob") {
@@ -86,12 +87,16 @@ TEST_CASE("approvals that cannot apply are refused and nothing is recorded", "[e
   CHECK(st.last_seq > seq);
 }
 
-TEST_CASE("llm_response usage is priced; explicit cost wins; unpriced is visible", "[engine][cost]") {
+TEST_CASE("llm_response usage is priced; explicit cost wins; unpriced is visible",
+          "[engine][cost]") {
   Harness h("");
-  h.Must({{"type", "llm_response"}, {"model", "claude-sonnet-4-5-20250929"},
+  h.Must({{"type", "llm_response"},
+          {"model", "claude-sonnet-4-5-20250929"},
           {"usage", {{"input_tokens", 100000}, {"output_tokens", 10000}}}});
   CHECK(h.State().cost_usd == Approx(0.3 + 0.15));
-  h.Must({{"type", "llm_response"}, {"model", "claude-sonnet-4-5"}, {"cost_usd", 0.25},
+  h.Must({{"type", "llm_response"},
+          {"model", "claude-sonnet-4-5"},
+          {"cost_usd", 0.25},
           {"usage", {{"input_tokens", 100000}}}});
   CHECK(h.State().cost_usd == Approx(0.7));
   h.Must({{"type", "cost"}, {"cost_usd", 1.0}});
@@ -195,13 +200,20 @@ TEST_CASE("property: replaying a log reproduces its decisions and state", "[engi
       std::string s = sessions[pick(3)];
       Json e;
       switch (pick(6)) {
-        case 0: e = {{"type", "request"}, {"text", "do it"}}; break;
+        case 0:
+          e = {{"type", "request"}, {"text", "do it"}};
+          break;
         case 1:
-          e = {{"type", "llm_response"}, {"model", pick(2) ? "claude-haiku-4-5" : "local-model"},
+          e = {{"type", "llm_response"},
+               {"model", pick(2) ? "claude-haiku-4-5" : "local-model"},
                {"usage", {{"input_tokens", pick(5000)}, {"output_tokens", pick(500)}}}};
           break;
-        case 2: e = {{"type", "cost"}, {"cost_usd", pick(100) / 100.0}}; break;
-        default: e = ToolCall(tools[pick(5)], s); break;
+        case 2:
+          e = {{"type", "cost"}, {"cost_usd", pick(100) / 100.0}};
+          break;
+        default:
+          e = ToolCall(tools[pick(5)], s);
+          break;
       }
       e["session"] = s;
       e["ts"] = FormatRfc3339(t);

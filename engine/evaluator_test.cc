@@ -46,7 +46,8 @@ TEST_CASE("the first deny stops evaluation and keeps earlier updates", "[compose
   asker: {use: scripted, with: {verdict: ask, reason: check, increment: b}}
   denier: {use: scripted, with: {verdict: deny, reason: nope, increment: c}}
   never: {use: scripted, with: {verdict: deny, reason: unreachable, increment: d}}
-)", kBash);
+)",
+                  kBash);
   CHECK(ev.verdict == Verdict::kDeny);
   CHECK(ev.reason == "nope");
   CHECK(ev.policies == std::vector<std::string>{"denier"});
@@ -63,7 +64,8 @@ TEST_CASE("asks combine their reasons and withhold every update", "[compose]") {
   one: {use: scripted, with: {verdict: ask, reason: first reason, increment: x}}
   allow: {use: scripted, with: {verdict: allow, increment: y}}
   two: {use: scripted, with: {verdict: ask}}
-)", kBash);
+)",
+                  kBash);
   CHECK(ev.verdict == Verdict::kAsk);
   CHECK(ev.reason == "one: first reason; two: approval required");
   CHECK(ev.policies == std::vector<std::string>{"one", "two"});
@@ -76,7 +78,8 @@ TEST_CASE("modifies chain: later policies see the patched event", "[compose]") {
   reroute: {use: scripted, with: {verdict: modify, reason: cheaper, patch: {input: {command: "ls -la"}}}}
   only_on_original: {use: scripted, with: {tool: Bash, verdict: modify, patch: {tool: Shell}}}
   sees_patched: {use: scripted, with: {tool: Bash, verdict: deny, reason: should not fire}}
-)", kBash);
+)",
+                  kBash);
   CHECK(ev.verdict == Verdict::kModify);
   CHECK(ev.patch == Json{{"input", {{"command", "ls -la"}}}, {"tool", "Shell"}});
   CHECK(ev.policies == std::vector<std::string>{"reroute", "only_on_original"});
@@ -88,7 +91,8 @@ TEST_CASE("a failing policy denies unless on_error: allow", "[compose]") {
   auto ev = f.Run(R"(
   before: {use: scripted, with: {verdict: allow, increment: a}}
   broken: {use: scripted, with: {verdict: fail, reason: disk on fire, increment: b}}
-)", kBash);
+)",
+                  kBash);
   CHECK(ev.verdict == Verdict::kDeny);
   CHECK(ev.reason == "policy 'broken' failed: disk on fire");
   CHECK(ev.updates.size() == 1);
@@ -101,7 +105,8 @@ TEST_CASE("a failing policy denies unless on_error: allow", "[compose]") {
   ev = f.Run(R"(
   broken: {use: scripted, with: {verdict: fail}, on_error: allow}
   fine: {use: scripted, with: {verdict: allow}}
-)", kBash);
+)",
+             kBash);
   CHECK(ev.verdict == Verdict::kAllow);
   CHECK(ev.failures == std::vector<std::string>{"policy 'broken' failed: scripted failure"});
 }
@@ -111,9 +116,11 @@ TEST_CASE("an invalid modify is a policy failure", "[compose]") {
   auto ev = f.Run("  bad: {use: scripted, with: {verdict: modify, patch: {tool: 42}}}\n", kBash);
   CHECK(ev.verdict == Verdict::kDeny);
   CHECK(ev.reason ==
-        "policy 'bad' failed: invalid modify: patched event: field 'tool': expected string, got number");
+        "policy 'bad' failed: invalid modify: patched event: field 'tool': expected string, got "
+        "number");
   ev = f.Run("  empty: {use: scripted, with: {verdict: modify}}\n", kBash);
-  CHECK(ev.reason == "policy 'empty' failed: invalid modify: modify without a non-empty patch object");
+  CHECK(ev.reason ==
+        "policy 'empty' failed: invalid modify: modify without a non-empty patch object");
 }
 
 TEST_CASE("entries only see the events and tools they select", "[compose]") {
@@ -122,6 +129,7 @@ TEST_CASE("entries only see the events and tools they select", "[compose]") {
   off: {use: scripted, with: {verdict: deny}, enabled: false}
   other_tool: {use: scripted, with: {verdict: deny}, on: ["tool_call:Write"]}
   requests: {use: scripted, with: {verdict: deny}, on: [request]}
-)", kBash);
+)",
+                  kBash);
   CHECK(ev.verdict == Verdict::kAllow);
 }

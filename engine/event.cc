@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "engine/names.h"
+
 namespace reins {
 
 namespace {
@@ -32,10 +34,8 @@ struct FieldSpec {
 
 // Fields every event may carry, whatever its type.
 constexpr FieldSpec kCommonFields[] = {
-    {"session", Kind::kString, true},
-    {"type", Kind::kString, true},
-    {"ts", Kind::kString, false},
-    {"seq", Kind::kCount, false},
+    {"session", Kind::kString, true}, {"type", Kind::kString, true},
+    {"ts", Kind::kString, false},     {"seq", Kind::kCount, false},
     {"labels", Kind::kObject, false},
 };
 
@@ -90,20 +90,28 @@ const std::array<TypeSchema, kEventTypeCount>& Schemas() {
   return schemas;
 }
 
-constexpr std::string_view kUsageFields[] = {
-    "input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
-    "reasoning_tokens"};
+constexpr std::string_view kUsageFields[] = {"input_tokens", "output_tokens",
+                                             "cache_read_input_tokens",
+                                             "cache_creation_input_tokens", "reasoning_tokens"};
 
 const char* KindName(Kind kind) {
   switch (kind) {
-    case Kind::kString: return "string";
-    case Kind::kObject: return "object";
-    case Kind::kBool: return "boolean";
-    case Kind::kCount: return "non-negative integer";
-    case Kind::kUsd: return "non-negative number";
-    case Kind::kAny: return "any JSON value";
-    case Kind::kUsage: return "object of token counts";
-    case Kind::kAttachments: return "array of {name, content_type, text} objects";
+    case Kind::kString:
+      return "string";
+    case Kind::kObject:
+      return "object";
+    case Kind::kBool:
+      return "boolean";
+    case Kind::kCount:
+      return "non-negative integer";
+    case Kind::kUsd:
+      return "non-negative number";
+    case Kind::kAny:
+      return "any JSON value";
+    case Kind::kUsage:
+      return "object of token counts";
+    case Kind::kAttachments:
+      return "array of {name, content_type, text} objects";
   }
   return "?";
 }
@@ -119,8 +127,8 @@ bool IsUsd(const Json& v) {
 }
 
 Status TypeError(std::string_view field, Kind kind, const Json& v) {
-  return Status::InvalidArgument("field '" + std::string(field) + "': expected " +
-                                 KindName(kind) + ", got " + v.type_name());
+  return Status::InvalidArgument("field '" + std::string(field) + "': expected " + KindName(kind) +
+                                 ", got " + v.type_name());
 }
 
 Status CheckField(const FieldSpec& spec, const Json& v) {
@@ -150,8 +158,9 @@ Status CheckField(const FieldSpec& spec, const Json& v) {
         std::string where = "field 'usage." + key + "'";
         if (!known) {
           return Status::InvalidArgument(
-              where + ": unknown token count (known: input_tokens, output_tokens, "
-                      "cache_read_input_tokens, cache_creation_input_tokens, reasoning_tokens)");
+              where +
+              ": unknown token count (known: input_tokens, output_tokens, "
+              "cache_read_input_tokens, cache_creation_input_tokens, reasoning_tokens)");
         }
         if (!IsCount(count)) {
           return Status::InvalidArgument(where + ": expected non-negative integer, got " +
@@ -208,10 +217,8 @@ struct TooDeep {};
 std::string_view EventTypeName(EventType type) { return kTypeNames[static_cast<size_t>(type)]; }
 
 std::optional<EventType> EventTypeFromName(std::string_view name) {
-  for (size_t i = 0; i < kTypeNames.size(); ++i) {
-    if (kTypeNames[i] == name) return static_cast<EventType>(i);
-  }
-  return std::nullopt;
+  auto i = IndexOfName(kTypeNames, name);
+  return i ? std::optional<EventType>(static_cast<EventType>(*i)) : std::nullopt;
 }
 
 Json EventTypeSet::ToJson() const {
@@ -225,8 +232,7 @@ Json EventTypeSet::ToJson() const {
 Result<Event> Event::Parse(std::string_view text, const EventLimits& limits) {
   if (text.size() > limits.max_bytes) {
     return Status::InvalidArgument("event is " + std::to_string(text.size()) +
-                                   " bytes, over the limit of " +
-                                   std::to_string(limits.max_bytes));
+                                   " bytes, over the limit of " + std::to_string(limits.max_bytes));
   }
   Json value;
   try {

@@ -51,8 +51,9 @@ TEST_CASE("invalid events name the field and the expected type", "[event]") {
   CHECK(ErrorOf(R"({"type":"request","text":"x"})") == "field 'session': required");
   CHECK(ErrorOf(R"({"session":"s","type":"request","text":"x","toool":1})")
             .find("field 'toool': not a field of request events") != std::string::npos);
-  CHECK(ErrorOf(R"({"session":"s","type":"llm_response","model":"m","usage":{"input_tokens":-1}})") ==
-        "field 'usage.input_tokens': expected non-negative integer, got number");
+  CHECK(
+      ErrorOf(R"({"session":"s","type":"llm_response","model":"m","usage":{"input_tokens":-1}})") ==
+      "field 'usage.input_tokens': expected non-negative integer, got number");
   CHECK(ErrorOf(R"({"session":"s","type":"llm_response","model":"m","usage":{"tokens":1}})")
             .find("field 'usage.tokens': unknown token count") != std::string::npos);
   CHECK(ErrorOf(R"({"session":"s","type":"cost","cost_usd":-2})") ==
@@ -88,7 +89,8 @@ TEST_CASE("oversized and deeply nested events are refused", "[event]") {
 }
 
 TEST_CASE("patches rewrite fields and are re-validated", "[event]") {
-  auto e = Event::Parse(R"({"session":"s","type":"llm_request","model":"claude-opus-4-5","text":"hi"})");
+  auto e =
+      Event::Parse(R"({"session":"s","type":"llm_request","model":"claude-opus-4-5","text":"hi"})");
   REQUIRE(e.ok());
   Event original = *e;
   REQUIRE(e->ApplyPatch({{"model", "claude-haiku-4-5"}}).ok());

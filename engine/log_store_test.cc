@@ -58,18 +58,24 @@ TEST_CASE("records append, persist across reopen and scan in order", "[log]") {
   }
   auto store = Open(path);
   std::vector<int64_t> seqs;
-  REQUIRE(store->Scan("s1", 2, 0, [&](const Record& r) {
-                 seqs.push_back(r.seq);
-                 CHECK(r.hash == chain[r.seq - 1].hash);
-                 CHECK(r.body["text"] == "msg " + std::to_string(r.seq));
-                 return true;
-               }).ok());
+  REQUIRE(store
+              ->Scan("s1", 2, 0,
+                     [&](const Record& r) {
+                       seqs.push_back(r.seq);
+                       CHECK(r.hash == chain[r.seq - 1].hash);
+                       CHECK(r.body["text"] == "msg " + std::to_string(r.seq));
+                       return true;
+                     })
+              .ok());
   CHECK(seqs == std::vector<int64_t>{3, 4, 5});
   seqs.clear();
-  REQUIRE(store->Scan("s1", 0, 2, [&](const Record& r) {
-                 seqs.push_back(r.seq);
-                 return true;
-               }).ok());
+  REQUIRE(store
+              ->Scan("s1", 0, 2,
+                     [&](const Record& r) {
+                       seqs.push_back(r.seq);
+                       return true;
+                     })
+              .ok());
   CHECK(seqs == std::vector<int64_t>{1, 2});
   auto report = store->Verify("s1");
   REQUIRE(report.ok());
@@ -111,8 +117,9 @@ TEST_CASE("verify reports the first changed or missing record", "[log]") {
   std::string path = dir.File("log.db");
   Open(path)->Append(Chain("s", 1, kGenesisHash, 6));
   SECTION("an edited body") {
-    REQUIRE(Exec(path, "DROP TRIGGER events_no_update; UPDATE events SET body = "
-                       "replace(body, 'msg 4', 'msg X') WHERE seq = 4") == SQLITE_OK);
+    REQUIRE(Exec(path,
+                 "DROP TRIGGER events_no_update; UPDATE events SET body = "
+                 "replace(body, 'msg 4', 'msg X') WHERE seq = 4") == SQLITE_OK);
     auto report = Open(path)->Verify("s");
     REQUIRE(report.ok());
     REQUIRE(report->first_break);
@@ -139,16 +146,22 @@ TEST_CASE("sessions are indexed by user and day, with spend per user", "[log]") 
     start.session = session;
     start.seq = 1;
     start.ts = ts;
-    start.body = {{"session", session}, {"type", "session_start"}, {"user", user}, {"agent", "coder"}};
+    start.body = {
+        {"session", session}, {"type", "session_start"}, {"user", user}, {"agent", "coder"}};
     start.Seal(kGenesisHash);
     Record decision;
     decision.session = session;
     decision.seq = 2;
     decision.kind = RecordKind::kDecision;
     decision.ts = ts;
-    decision.body = {{"event_seq", 1}, {"event_type", "llm_response"}, {"verdict", "allow"},
-                     {"cost", {{"usd", usd}, {"model", "m"}, {"source", "explicit"},
-                               {"tokens", {{"input", 10}, {"output", 1}}}}}};
+    decision.body = {{"event_seq", 1},
+                     {"event_type", "llm_response"},
+                     {"verdict", "allow"},
+                     {"cost",
+                      {{"usd", usd},
+                       {"model", "m"},
+                       {"source", "explicit"},
+                       {"tokens", {{"input", 10}, {"output", 1}}}}}};
     decision.Seal(start.hash);
     REQUIRE(store->Append({start, decision}).ok());
   };
@@ -163,11 +176,14 @@ TEST_CASE("sessions are indexed by user and day, with spend per user", "[log]") 
   SessionQuery q;
   q.user = "ann";
   q.since = day2;
-  REQUIRE(store->ListSessions(q, [&](const SessionSummary& s) {
-                 ids.push_back(s.id);
-                 CHECK(s.agent == "coder");
-                 return true;
-               }).ok());
+  REQUIRE(store
+              ->ListSessions(q,
+                             [&](const SessionSummary& s) {
+                               ids.push_back(s.id);
+                               CHECK(s.agent == "coder");
+                               return true;
+                             })
+              .ok());
   CHECK(ids == std::vector<std::string>{"c", "b"});
   auto summary = store->GetSession("d");
   REQUIRE(summary.ok());

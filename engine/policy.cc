@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/names.h"
+
 namespace reins {
 
 namespace {
@@ -76,10 +78,8 @@ std::string CheckParam(const ParamSpec& spec, Json* v) {
 std::string_view VerdictName(Verdict v) { return kVerdictNames[static_cast<size_t>(v)]; }
 
 std::optional<Verdict> VerdictFromName(std::string_view name) {
-  for (size_t i = 0; i < std::size(kVerdictNames); ++i) {
-    if (EqualsIgnoreCase(kVerdictNames[i], name)) return static_cast<Verdict>(i);
-  }
-  return std::nullopt;
+  auto i = IndexOfName(kVerdictNames, name, /*ignore_case=*/true);
+  return i ? std::optional<Verdict>(static_cast<Verdict>(*i)) : std::nullopt;
 }
 
 std::string_view StateOpName(StateUpdate::Op op) { return kOpNames[static_cast<size_t>(op)]; }
@@ -95,21 +95,17 @@ Result<StateUpdate> StateUpdate::FromJson(const Json& j) {
   auto op = j.find("op");
   auto key = j.find("key");
   if (op == j.end() || !op->is_string()) {
-    return Status::InvalidArgument("state update: 'op' must be one of set, increment, delete, append");
+    return Status::InvalidArgument(
+        "state update: 'op' must be one of set, increment, delete, append");
   }
   if (key == j.end() || !key->is_string() || key->get_ref<const std::string&>().empty()) {
     return Status::InvalidArgument("state update: 'key' must be a non-empty string");
   }
   StateUpdate u;
   u.key = key->get<std::string>();
-  bool found = false;
-  for (size_t i = 0; i < std::size(kOpNames); ++i) {
-    if (kOpNames[i] == op->get_ref<const std::string&>()) {
-      u.op = static_cast<Op>(i);
-      found = true;
-    }
-  }
-  if (!found) {
+  auto op_index = IndexOfName(kOpNames, op->get_ref<const std::string&>());
+  if (op_index) u.op = static_cast<Op>(*op_index);
+  if (!op_index) {
     return Status::InvalidArgument("state update: unknown op '" + op->get<std::string>() +
                                    "' (known: set, increment, delete, append)");
   }
@@ -129,14 +125,22 @@ Result<StateUpdate> StateUpdate::FromJson(const Json& j) {
 
 std::string_view ParamTypeName(ParamType t) {
   switch (t) {
-    case ParamType::kString: return "string";
-    case ParamType::kNumber: return "number";
-    case ParamType::kInteger: return "integer";
-    case ParamType::kBoolean: return "boolean";
-    case ParamType::kStringList: return "list of strings";
-    case ParamType::kNumberList: return "list of numbers";
-    case ParamType::kObject: return "object";
-    case ParamType::kAny: return "any";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kNumber:
+      return "number";
+    case ParamType::kInteger:
+      return "integer";
+    case ParamType::kBoolean:
+      return "boolean";
+    case ParamType::kStringList:
+      return "list of strings";
+    case ParamType::kNumberList:
+      return "list of numbers";
+    case ParamType::kObject:
+      return "object";
+    case ParamType::kAny:
+      return "any";
   }
   return "?";
 }
@@ -167,8 +171,8 @@ Result<Json> ValidateParams(const ParamSchema& schema, const Json& given,
       if (spec == schema.end()) {
         std::string known;
         for (const ParamSpec& s : schema) known += (known.empty() ? "" : ", ") + s.name;
-        errors->push_back({key, "unknown parameter '" + key + "' (known: " +
-                                    (known.empty() ? "none" : known) + ")"});
+        errors->push_back({key, "unknown parameter '" + key +
+                                    "' (known: " + (known.empty() ? "none" : known) + ")"});
         continue;
       }
       if (value.is_null()) continue;  // explicit null means "not set"

@@ -63,7 +63,9 @@ struct PolicyResult {
   Json patch;  // kModify only: JSON merge patch applied to the event
   std::vector<StateUpdate> updates;
 
-  static PolicyResult Allow(std::string reason = {}) { return Make(Verdict::kAllow, std::move(reason)); }
+  static PolicyResult Allow(std::string reason = {}) {
+    return Make(Verdict::kAllow, std::move(reason));
+  }
   static PolicyResult Deny(std::string reason) { return Make(Verdict::kDeny, std::move(reason)); }
   static PolicyResult Ask(std::string reason) { return Make(Verdict::kAsk, std::move(reason)); }
   static PolicyResult Modify(Json patch, std::string reason) {

@@ -22,7 +22,8 @@ bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.s
 
 // Strips a trailing "-YYYYMMDD" or "-YYYY-MM-DD".
 bool StripDate(std::string* s) {
-  if (s->size() > 9 && (*s)[s->size() - 9] == '-' && AllDigits(std::string_view(*s).substr(s->size() - 8))) {
+  if (s->size() > 9 && (*s)[s->size() - 9] == '-' &&
+      AllDigits(std::string_view(*s).substr(s->size() - 8))) {
     s->resize(s->size() - 9);
     return true;
   }
@@ -162,7 +163,8 @@ Status PriceTable::MergeConfigEntry(const std::string& model, const Json& entry)
     ModelPrice price;
     price.model = model;
     if (!ReadRates(entry, "", nullptr, &price.base)) {
-      return Status::InvalidArgument(where + ": input_cost_per_token must be a non-negative number");
+      return Status::InvalidArgument(where +
+                                     ": input_cost_per_token must be a non-negative number");
     }
     Override(std::move(price));
     return Status::OK();
@@ -172,10 +174,14 @@ Status PriceTable::MergeConfigEntry(const std::string& model, const Json& entry)
   bool has_input = false, has_output = false;
   for (const auto& [key, value] : entry.items()) {
     double* slot = nullptr;
-    if (key == "input") slot = &r.input, has_input = true;
-    else if (key == "output") slot = &r.output, has_output = true;
-    else if (key == "cache_read") slot = &r.cache_read, has_read = true;
-    else if (key == "cache_write") slot = &r.cache_write, has_write = true;
+    if (key == "input")
+      slot = &r.input, has_input = true;
+    else if (key == "output")
+      slot = &r.output, has_output = true;
+    else if (key == "cache_read")
+      slot = &r.cache_read, has_read = true;
+    else if (key == "cache_write")
+      slot = &r.cache_write, has_write = true;
     if (!slot) {
       return Status::InvalidArgument(where + ": unknown key '" + key +
                                      "' (known: input, output, cache_read, cache_write, in USD "
@@ -187,7 +193,8 @@ Status PriceTable::MergeConfigEntry(const std::string& model, const Json& entry)
     *slot = value.get<double>() / 1e6;
   }
   if (!has_input || !has_output) {
-    return Status::InvalidArgument(where + ": 'input' and 'output' (USD per million tokens) are required");
+    return Status::InvalidArgument(where +
+                                   ": 'input' and 'output' (USD per million tokens) are required");
   }
   if (!has_read) r.cache_read = r.input * kCacheReadFactor;
   if (!has_write) r.cache_write = r.input * kCacheWriteFactor;

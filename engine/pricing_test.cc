@@ -32,9 +32,10 @@ TEST_CASE("the built-in table is the shipped LiteLLM data", "[pricing]") {
 
 TEST_CASE("model ids match through dated, prefixed and vendor variants", "[pricing]") {
   const PriceTable& t = PriceTable::Builtin();
-  for (const char* id : {"claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "anthropic/claude-sonnet-4-5",
-                         "openrouter/anthropic/claude-sonnet-4-5", "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-                         "claude-sonnet-4-5@20250929", "Claude-Sonnet-4-5"}) {
+  for (const char* id :
+       {"claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "anthropic/claude-sonnet-4-5",
+        "openrouter/anthropic/claude-sonnet-4-5", "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "claude-sonnet-4-5@20250929", "Claude-Sonnet-4-5"}) {
     INFO(id);
     const ModelPrice* p = t.Find(id);
     REQUIRE(p);
@@ -57,7 +58,9 @@ TEST_CASE("cache rates default to 0.1x and 1.25x of input", "[pricing]") {
   CHECK(*t.Cost("house-model", Tokens(1000, 100, 10000, 2000)) ==
         Approx(1000 * 2e-6 + 100 * 8e-6 + 10000 * 2e-7 + 2000 * 2.5e-6));
   // Same defaults for LiteLLM entries without cache prices.
-  REQUIRE(t.MergeLiteLlm({{"lite", {{"input_cost_per_token", 1e-6}, {"output_cost_per_token", 2e-6}}}}).ok());
+  REQUIRE(
+      t.MergeLiteLlm({{"lite", {{"input_cost_per_token", 1e-6}, {"output_cost_per_token", 2e-6}}}})
+          .ok());
   CHECK(t.Find("lite")->base.cache_read == Approx(1e-7));
 }
 

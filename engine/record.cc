@@ -2,20 +2,20 @@
 
 #include <array>
 
+#include "engine/names.h"
+
 namespace reins {
 
 namespace {
-constexpr std::array<std::string_view, 6> kKindNames = {"event", "decision", "state",
-                                                         "approval", "child_cost", "note"};
+constexpr std::array<std::string_view, 6> kKindNames = {"event",    "decision",   "state",
+                                                        "approval", "child_cost", "note"};
 }  // namespace
 
 std::string_view RecordKindName(RecordKind kind) { return kKindNames[static_cast<size_t>(kind)]; }
 
 std::optional<RecordKind> RecordKindFromName(std::string_view name) {
-  for (size_t i = 0; i < kKindNames.size(); ++i) {
-    if (kKindNames[i] == name) return static_cast<RecordKind>(i);
-  }
-  return std::nullopt;
+  auto i = IndexOfName(kKindNames, name);
+  return i ? std::optional<RecordKind>(static_cast<RecordKind>(*i)) : std::nullopt;
 }
 
 std::string Record::CanonicalForm() const {
@@ -47,7 +47,7 @@ void Record::Seal(std::string_view prev_hash) {
 }
 
 Json Record::ToJson() const {
-  return {{"session", session}, {"seq", seq},   {"kind", RecordKindName(kind)},
+  return {{"session", session},      {"seq", seq},   {"kind", RecordKindName(kind)},
           {"ts", FormatRfc3339(ts)}, {"body", body}, {"hash", hash}};
 }
 

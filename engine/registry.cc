@@ -62,8 +62,8 @@ std::vector<const PolicyType*> PolicyRegistry::List() const {
 std::vector<std::string> PolicyRegistry::Suggest(std::string_view name) const {
   std::vector<std::string> out;
   // Reference-engine handler paths end in the builtin's name.
-  std::string_view tail = name.substr(name.rfind('.') == std::string_view::npos ? 0
-                                                                                : name.rfind('.') + 1);
+  std::string_view tail =
+      name.substr(name.rfind('.') == std::string_view::npos ? 0 : name.rfind('.') + 1);
   for (const auto& [candidate, type] : types_) {
     size_t limit = std::max<size_t>(2, candidate.size() / 4);
     if (EditDistance(tail, candidate) <= limit ||

@@ -32,26 +32,26 @@ std::vector<std::string> StringsOf(const Json& obj, const char* key) {
 
 }  // namespace
 
-TokenCounts TokenCounts::FromUsage(const Json& usage) {
+namespace {
+
+// Reads the five counts under the given key names.
+TokenCounts ReadCounts(const Json& obj, const char* const (&keys)[5]) {
   TokenCounts t;
-  if (!usage.is_object()) return t;
-  t.input = CountOf(usage, "input_tokens");
-  t.output = CountOf(usage, "output_tokens");
-  t.cache_read = CountOf(usage, "cache_read_input_tokens");
-  t.cache_creation = CountOf(usage, "cache_creation_input_tokens");
-  t.reasoning = CountOf(usage, "reasoning_tokens");
+  if (!obj.is_object()) return t;
+  int64_t* fields[] = {&t.input, &t.output, &t.cache_read, &t.cache_creation, &t.reasoning};
+  for (int i = 0; i < 5; ++i) *fields[i] = CountOf(obj, keys[i]);
   return t;
 }
 
+}  // namespace
+
+TokenCounts TokenCounts::FromUsage(const Json& usage) {
+  return ReadCounts(usage, {"input_tokens", "output_tokens", "cache_read_input_tokens",
+                            "cache_creation_input_tokens", "reasoning_tokens"});
+}
+
 TokenCounts TokenCounts::FromJson(const Json& j) {
-  TokenCounts t;
-  if (!j.is_object()) return t;
-  t.input = CountOf(j, "input");
-  t.output = CountOf(j, "output");
-  t.cache_read = CountOf(j, "cache_read");
-  t.cache_creation = CountOf(j, "cache_creation");
-  t.reasoning = CountOf(j, "reasoning");
-  return t;
+  return ReadCounts(j, {"input", "output", "cache_read", "cache_creation", "reasoning"});
 }
 
 void TokenCounts::Add(const TokenCounts& o) {
@@ -73,14 +73,17 @@ Json TokenCounts::ToJson() const {
 Status SessionState::Apply(const Record& record) {
   if (record.seq != last_seq + 1) {
     return Status::Corruption("session '" + id + "': expected record " +
-                              std::to_string(last_seq + 1) + ", got " +
-                              std::to_string(record.seq));
+                              std::to_string(last_seq + 1) + ", got " + std::to_string(record.seq));
   }
   Status st;
   try {
     switch (record.kind) {
-      case RecordKind::kEvent: st = ApplyEvent(record); break;
-      case RecordKind::kDecision: st = ApplyDecision(record); break;
+      case RecordKind::kEvent:
+        st = ApplyEvent(record);
+        break;
+      case RecordKind::kDecision:
+        st = ApplyDecision(record);
+        break;
       case RecordKind::kState:
         if (record.body.contains("updates")) {
           for (const Json& u : record.body["updates"]) {
@@ -89,12 +92,15 @@ Status SessionState::Apply(const Record& record) {
           }
         }
         break;
-      case RecordKind::kApproval: st = ApplyApproval(record); break;
+      case RecordKind::kApproval:
+        st = ApplyApproval(record);
+        break;
       case RecordKind::kChildCost:
         AddSpend(StringOf(record.body, "model"), record.body.value("cost_usd", 0.0),
                  TokenCounts::FromJson(record.body.value("tokens", Json::object())), false);
         break;
-      case RecordKind::kNote: break;
+      case RecordKind::kNote:
+        break;
     }
   } catch (const Json::exception& e) {
     st = Status::Corruption(std::string("malformed record body: ") + e.what());
@@ -155,8 +161,8 @@ Status SessionState::ApplyDecision(const Record& record) {
   if (auto cost = d.find("cost"); cost != d.end()) {
     std::string m = StringOf(*cost, "model");
     if (StringOf(*cost, "source") == "unpriced") unpriced_models.insert(m);
-    AddSpend(m, cost->value("usd", 0.0), TokenCounts::FromJson(cost->value("tokens", Json::object())),
-             true);
+    AddSpend(m, cost->value("usd", 0.0),
+             TokenCounts::FromJson(cost->value("tokens", Json::object())), true);
     if (StringOf(d, "event_type") == "llm_response") ++by_model[m].calls;
   }
   int64_t event_seq = CountOf(d, "event_seq");
@@ -242,7 +248,8 @@ Status SessionState::ApplyUpdate(const Json& u) {
       double base = it != store.end() && it->is_number() ? it->get<double>() : 0.0;
       double sum = base + up.value.get<double>();
       // Keep integers integral so counters read back as integers.
-      bool integral = (it == store.end() || it->is_number_integer()) && up.value.is_number_integer();
+      bool integral =
+          (it == store.end() || it->is_number_integer()) && up.value.is_number_integer();
       if (integral) {
         store[up.key] = static_cast<int64_t>(std::llround(sum));
       } else {
@@ -277,7 +284,8 @@ Json SessionState::ToJson() const {
   }
   Json recent = Json::array();
   for (const RecentToolCall& c : recent_tool_calls) {
-    recent.push_back({{"seq", c.seq}, {"tool", c.tool}, {"call_id", c.call_id}, {"verdict", c.verdict}});
+    recent.push_back(
+        {{"seq", c.seq}, {"tool", c.tool}, {"call_id", c.call_id}, {"verdict", c.verdict}});
   }
   Json pending = Json::array();
   for (const auto& [pid, p] : pending_approvals) {
@@ -321,9 +329,10 @@ Json SessionState::ToJson() const {
           {"recent_tool_calls", recent},
           {"pending_approvals", pending},
           {"resolved_approvals", resolved},
-          {"approvals", {{"approved", approvals_approved},
-                         {"denied", approvals_denied},
-                         {"expired", approvals_expired}}},
+          {"approvals",
+           {{"approved", approvals_approved},
+            {"denied", approvals_denied},
+            {"expired", approvals_expired}}},
           {"policy_state", policy_state},
           {"last_seq", last_seq},
           {"last_hash", last_hash}};

@@ -49,18 +49,26 @@ TEST_CASE("the fold tracks identity, model, turns, tools and spend", "[state]") 
   SessionState s("s");
   int64_t seq = 0;
   auto apply = [&](RecordKind kind, Json body) { REQUIRE(s.Apply(Rec(++seq, kind, body)).ok()); };
-  apply(RecordKind::kEvent, {{"session", "s"}, {"type", "session_start"}, {"user", "ann"},
-                             {"agent", "coder"}, {"model", "m1"}});
+  apply(RecordKind::kEvent, {{"session", "s"},
+                             {"type", "session_start"},
+                             {"user", "ann"},
+                             {"agent", "coder"},
+                             {"model", "m1"}});
   apply(RecordKind::kEvent, {{"session", "s"}, {"type", "request"}, {"text", "go"}});
   apply(RecordKind::kEvent, {{"session", "s"}, {"type", "llm_request"}, {"model", "m2"}});
   apply(RecordKind::kEvent, {{"session", "s"}, {"type", "tool_call"}, {"tool", "Bash"}});
-  apply(RecordKind::kDecision, {{"event_seq", 4}, {"event_type", "tool_call"}, {"verdict", "deny"}});
   apply(RecordKind::kDecision,
-        {{"event_seq", 3}, {"event_type", "llm_response"}, {"verdict", "allow"},
-         {"cost", {{"usd", 0.5}, {"model", "m2"}, {"source", "price_table"},
-                   {"tokens", {{"input", 100}, {"output", 10}}}}}});
-  apply(RecordKind::kChildCost, {{"child", "c"}, {"model", "m3"}, {"cost_usd", 0.25},
-                                 {"tokens", {{"input", 5}}}});
+        {{"event_seq", 4}, {"event_type", "tool_call"}, {"verdict", "deny"}});
+  apply(RecordKind::kDecision, {{"event_seq", 3},
+                                {"event_type", "llm_response"},
+                                {"verdict", "allow"},
+                                {"cost",
+                                 {{"usd", 0.5},
+                                  {"model", "m2"},
+                                  {"source", "price_table"},
+                                  {"tokens", {{"input", 100}, {"output", 10}}}}}});
+  apply(RecordKind::kChildCost,
+        {{"child", "c"}, {"model", "m3"}, {"cost_usd", 0.25}, {"tokens", {{"input", 5}}}});
   CHECK(s.user == "ann");
   CHECK(s.agent == "coder");
   CHECK(s.model == "m2");

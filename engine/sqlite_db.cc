@@ -14,13 +14,18 @@ Status SqliteError(sqlite3* db, int rc, std::string_view context) {
         return Status::AlreadyExists(msg);
       }
       return Status::InvalidArgument(msg);
-    case SQLITE_FULL: return Status::IOError(msg + " (disk full)");
+    case SQLITE_FULL:
+      return Status::IOError(msg + " (disk full)");
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return Status::IOError(msg + " (database locked by another process)");
+    case SQLITE_LOCKED:
+      return Status::IOError(msg + " (database locked by another process)");
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return Status::Corruption(msg);
-    case SQLITE_READONLY: return Status::FailedPrecondition(msg);
-    default: return Status::IOError(msg);
+    case SQLITE_NOTADB:
+      return Status::Corruption(msg);
+    case SQLITE_READONLY:
+      return Status::FailedPrecondition(msg);
+    default:
+      return Status::IOError(msg);
   }
 }
 
@@ -78,7 +83,8 @@ Result<bool> SqliteStmt::StepRow() {
 std::string_view SqliteStmt::ColumnText(int index) const {
   const unsigned char* p = sqlite3_column_text(stmt_, index);
   if (!p) return {};
-  return {reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, index))};
+  return {reinterpret_cast<const char*>(p),
+          static_cast<size_t>(sqlite3_column_bytes(stmt_, index))};
 }
 
 int64_t SqliteStmt::ColumnInt(int index) const { return sqlite3_column_int64(stmt_, index); }

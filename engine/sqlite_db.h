@@ -25,7 +25,9 @@ class SqliteStmt {
 
   // Parameters are 1-based. Text is copied (SQLITE_TRANSIENT).
   SqliteStmt& Bind(int index, std::string_view text);
-  SqliteStmt& Bind(int index, const std::string& text) { return Bind(index, std::string_view(text)); }
+  SqliteStmt& Bind(int index, const std::string& text) {
+    return Bind(index, std::string_view(text));
+  }
   SqliteStmt& Bind(int index, const char* text) { return Bind(index, std::string_view(text)); }
   SqliteStmt& Bind(int index, int64_t value);
   SqliteStmt& Bind(int index, int value) { return Bind(index, static_cast<int64_t>(value)); }

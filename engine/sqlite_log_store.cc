@@ -34,9 +34,9 @@ constexpr int kSchemaVersion = 1;
 
 // A session's summary; its head (last seq and time) comes from the events
 // table's (session, seq) index rather than from a column updated per append.
-#define SUMMARY_COLUMNS                                                                    \
-  "s.id, s.user, s.agent, s.harness, s.model, s.parent, s.root, s.day, s.started_at, "     \
-  "(SELECT e.ts FROM events e WHERE e.session = s.id ORDER BY e.seq DESC LIMIT 1), "       \
+#define SUMMARY_COLUMNS                                                                \
+  "s.id, s.user, s.agent, s.harness, s.model, s.parent, s.root, s.day, s.started_at, " \
+  "(SELECT e.ts FROM events e WHERE e.session = s.id ORDER BY e.seq DESC LIMIT 1), "   \
   "(SELECT e.seq FROM events e WHERE e.session = s.id ORDER BY e.seq DESC LIMIT 1), s.ended"
 
 const char* const kMigrations[] = {
@@ -172,8 +172,7 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
        "SELECT seq, kind, ts, body, hash FROM events WHERE session = ? AND seq > ? ORDER BY seq "
        "LIMIT ?"},
       {&user_spend_, "SELECT COALESCE(SUM(cost_usd), 0) FROM spend WHERE user = ? AND day = ?"},
-      {&get_session_,
-       "SELECT " SUMMARY_COLUMNS " FROM sessions s WHERE id = ?"},
+      {&get_session_, "SELECT " SUMMARY_COLUMNS " FROM sessions s WHERE id = ?"},
   };
   for (auto& s : statements) {
     if (options.read_only && std::string_view(s.sql).substr(0, 6) != "SELECT") continue;
@@ -345,7 +344,8 @@ Result<VerifyReport> SqliteLogStore::Verify(std::string_view session) {
   std::lock_guard lock(mu_);
   VerifyReport report;
   report.session = std::string(session);
-  auto stmt = db_.Prepare("SELECT seq, kind, ts, body, hash FROM events WHERE session = ? ORDER BY seq");
+  auto stmt =
+      db_.Prepare("SELECT seq, kind, ts, body, hash FROM events WHERE session = ? ORDER BY seq");
   if (!stmt.ok()) return stmt.status();
   SqliteStmt& q = *stmt;
   q.Bind(1, session);

@@ -13,12 +13,11 @@
 
 #include <stdlib.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
-
-#include <catch2/catch.hpp>
 
 #include "engine/config.h"
 #include "engine/engine.h"
@@ -37,8 +36,7 @@ class ScriptedPolicy : public Policy {
     std::string tool = params_.value("tool", "");
     if (!tool.empty() && event.tool() != tool) return std::optional<PolicyResult>();
     std::string counter = params_.value("increment", "");
-    if (params_.contains("after") &&
-        session.GetNumber(counter) < params_["after"].get<double>()) {
+    if (params_.contains("after") && session.GetNumber(counter) < params_["after"].get<double>()) {
       PolicyResult r = PolicyResult::Allow();
       if (!counter.empty()) r.updates.push_back(StateUpdate::Increment(counter, 1));
       return r;
@@ -65,7 +63,11 @@ inline PolicyType ScriptedType(std::string name = "scripted") {
   t.description = "test policy answering as its parameters say";
   t.events = EventTypeSet::All();
   t.params = {
-      {"verdict", ParamType::kString, "none", false, "answer",
+      {"verdict",
+       ParamType::kString,
+       "none",
+       false,
+       "answer",
        {"allow", "deny", "ask", "modify", "none", "fail", "throw"}},
       {"reason", ParamType::kString, nullptr, false, "reason"},
       {"tool", ParamType::kString, nullptr, false, "only this tool"},
@@ -73,8 +75,8 @@ inline PolicyType ScriptedType(std::string name = "scripted") {
       {"increment", ParamType::kString, nullptr, false, "counter key"},
       {"after", ParamType::kInteger, nullptr, false, "answer once counter >= after"},
   };
-  t.create = [](const Json& params, std::vector<ParamError>*)
-      -> Result<std::shared_ptr<const Policy>> {
+  t.create = [](const Json& params,
+                std::vector<ParamError>*) -> Result<std::shared_ptr<const Policy>> {
     return std::shared_ptr<const Policy>(std::make_shared<ScriptedPolicy>(params));
   };
   return t;
@@ -90,8 +92,8 @@ inline PolicyType StrictType() {
   t.params = {{"limit", ParamType::kInteger, nullptr, true, "required"},
               {"mode", ParamType::kString, "ask", false, "a choice", {"ask", "deny"}},
               {"names", ParamType::kStringList, Json::array(), false, "a list"}};
-  t.create = [](const Json& params, std::vector<ParamError>* errors)
-      -> Result<std::shared_ptr<const Policy>> {
+  t.create = [](const Json& params,
+                std::vector<ParamError>* errors) -> Result<std::shared_ptr<const Policy>> {
     if (params["limit"].get<int64_t>() < 0) {
       errors->push_back({"limit", "limit must be >= 0"});
       return Status::InvalidArgument("limit must be >= 0");
@@ -140,9 +142,8 @@ struct EngineHarness {
     auto s = OpenSqliteLogStore(db_path);
     REQUIRE(s.ok());
     store = std::move(s).value();
-    engine = std::make_unique<Engine>(store.get(),
-                                      std::make_shared<PriceTable>(PriceTable::Builtin()), &clock,
-                                      options);
+    engine = std::make_unique<Engine>(
+        store.get(), std::make_shared<PriceTable>(PriceTable::Builtin()), &clock, options);
     SetPolicies(policies_yaml);
   }
 

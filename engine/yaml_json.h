@@ -5,9 +5,9 @@
 // stays a string where `10` is a number.
 #pragma once
 
-#include <string>
-
 #include <yaml-cpp/yaml.h>
+
+#include <string>
 
 #include "engine/canonical_json.h"
 #include "engine/status.h"

@@ -15,7 +15,8 @@ namespace {
 std::vector<std::string> EvalArgs(const std::string& name) {
   std::string policies = SourceDir() + "/examples/policies/" + name;
   std::vector<std::string> args = {ReinsBin(), "eval", "--server", policies + ".yaml"};
-  if (fs::exists(policies + ".agent.yaml")) args.insert(args.end(), {"--agent", policies + ".agent.yaml"});
+  if (fs::exists(policies + ".agent.yaml"))
+    args.insert(args.end(), {"--agent", policies + ".agent.yaml"});
   if (fs::exists(policies + ".session.yaml")) {
     args.insert(args.end(), {"--session", policies + ".session.yaml"});
   }
@@ -35,8 +36,10 @@ std::vector<std::string> Lines(const std::string& text) {
   return out;
 }
 
-const char* kLimitPolicies = "policies:\n  cap: {use: max_tool_calls_per_session, with: {limit: 3}}\n";
-const char* kToolCall = R"({"session":"s1","type":"tool_call","tool":"Bash","input":{"command":"ls"}})";
+const char* kLimitPolicies =
+    "policies:\n  cap: {use: max_tool_calls_per_session, with: {limit: 3}}\n";
+const char* kToolCall =
+    R"({"session":"s1","type":"tool_call","tool":"Bash","input":{"command":"ls"}})";
 
 }  // namespace
 
@@ -81,8 +84,8 @@ TEST_CASE("a malformed line stops eval with FILE:LINE and loses nothing before i
   ProcessResult r = Run({ReinsBin(), "eval", "--server", dir.File("p.yaml"), "--events",
                          dir.File("events.jsonl"), "--db", dir.File("log.db")});
   CHECK(r.exit_code == 2);
-  CHECK(r.err == dir.File("events.jsonl") +
-                     ":4: field 'tool': required for tool_call events (string)\n");
+  CHECK(r.err ==
+        dir.File("events.jsonl") + ":4: field 'tool': required for tool_call events (string)\n");
   auto out = Lines(r.out);
   REQUIRE(out.size() == 2);
   CHECK(Json::parse(out[1])["seq"] == 4);
@@ -112,7 +115,8 @@ TEST_CASE("eval reports bad input from stdin and impossible approvals", "[cli]")
   CHECK(r.err == "<stdin>:1: field 'type': required\n");
 
   r = Run({ReinsBin(), "eval", "--events", "-"},
-          R"({"session":"s","type":"approval","approved":true})" "\n");
+          R"({"session":"s","type":"approval","approved":true})"
+          "\n");
   CHECK(r.exit_code == 2);
   CHECK(r.err == "<stdin>:1: session 's' has no pending approval to resolve\n");
 
@@ -138,7 +142,8 @@ TEST_CASE("configuration errors print file:line:column and exit 2", "[cli]") {
             ":6:10: policy 'budget': unknown policy 'cost_budgt' (did you mean: cost_budget?); "
             "`reins policies` lists them\n");
 
-  r = Run({ReinsBin(), "check", dir.File("bad.yaml"), SourceDir() + "/examples/policies/budget.yaml"});
+  r = Run(
+      {ReinsBin(), "check", dir.File("bad.yaml"), SourceDir() + "/examples/policies/budget.yaml"});
   CHECK(r.exit_code == 2);
   CHECK(r.out == SourceDir() + "/examples/policies/budget.yaml: ok\n");
   CHECK(r.err.find("1 of 2 files have errors") != std::string::npos);

@@ -55,7 +55,7 @@ bool Matches(const std::vector<std::string>& want, size_t wi, const std::vector<
 
 struct Doc {
   std::vector<std::pair<std::string, std::string>> files;  // in order of appearance
-  std::vector<std::pair<size_t, Command>> commands;          // index into files written so far
+  std::vector<std::pair<size_t, Command>> commands;        // index into files written so far
 };
 
 Doc Parse(const std::string& text) {
