@@ -393,8 +393,13 @@ Status Engine::Evaluate(Slot& slot, const Event& event, Pending* p, Decision* d)
   if (p->cost.is_object()) decision["cost"] = p->cost;
   int64_t decision_seq = p->Add(RecordKind::kDecision, event.ts(), std::move(decision));
 
+  for (const Json& note : ev.notes) {
+    p->Add(
+        RecordKind::kNote, event.ts(),
+        {{"source", "policy:" + note["policy"].get<std::string>()}, {"message", note["message"]}});
+  }
   for (const std::string& failure : ev.failures) {
-    p->Add(RecordKind::kNote, event.ts(), {{"source", "policy"}, {"message", failure}});
+    p->Add(RecordKind::kNote, event.ts(), {{"source", "engine"}, {"message", failure}});
   }
   if (ev.verdict == Verdict::kAsk) {
     TimeUs timeout = ev.ask_timeout > 0 ? ev.ask_timeout : options_.default_ask_timeout;

@@ -131,6 +131,24 @@ TEST_CASE("a child's spend counts toward its parent and root", "[engine][cost]")
   CHECK(change.status().message().find("already has parent 'mid'") != std::string::npos);
 }
 
+TEST_CASE("policy notes and failures are recorded as note records", "[engine]") {
+  Harness h(R"(  chatty: {use: scripted, with: {log: "looked at it", verdict: allow}}
+  broken: {use: scripted, with: {verdict: fail, reason: no disk}, on_error: allow}
+)");
+  h.Must(ToolCall());
+  std::vector<Json> notes;
+  REQUIRE(h.store
+              ->Scan("s", 0, 0,
+                     [&](const Record& r) {
+                       if (r.kind == RecordKind::kNote) notes.push_back(r.body);
+                       return true;
+                     })
+              .ok());
+  REQUIRE(notes.size() == 2);
+  CHECK(notes[0] == Json{{"source", "policy:chatty"}, {"message", "looked at it"}});
+  CHECK(notes[1] == Json{{"source", "engine"}, {"message", "policy 'broken' failed: no disk"}});
+}
+
 TEST_CASE("a restarted engine recovers every session from the log", "[engine]") {
   TempDir dir;
   std::string path = dir.File("log.db");

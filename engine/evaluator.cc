@@ -40,8 +40,11 @@ Evaluation EvaluatePolicies(const PolicySet& set, const Event& original, const S
     const Event& event = patched ? *patched : original;
     if (!entry.Handles(event)) continue;
     std::string key = entry.state_key();
-    SessionView view(state, event, key, prices, queries);
+    std::vector<std::string> notes;
+    SessionView view(state, event, key, prices, queries, &notes);
     EvalResult result = RunPolicy(entry, event, view);
+    for (std::string& n : notes)
+      ev.notes.push_back({{"policy", entry.name}, {"message", std::move(n)}});
 
     std::string failure;
     if (!result.ok()) {

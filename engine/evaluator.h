@@ -37,6 +37,8 @@ struct Evaluation {
   Json updates = Json::array();
   TimeUs ask_timeout = 0;             // ask: the first asking policy's timeout (0: default)
   std::vector<std::string> failures;  // one message per failed policy
+  // Notes policies logged through SessionView::Log: {"policy", "message"}.
+  Json notes = Json::array();
 };
 
 // Evaluates `event` against `set` for a session in `state` (the state before

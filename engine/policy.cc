@@ -65,6 +65,8 @@ std::string CheckParam(const ParamSpec& spec, Json* v) {
       }
       return {};
     }
+    case ParamType::kList:
+      return v->is_array() ? std::string() : expected(*v);
     case ParamType::kObject:
       return v->is_object() ? std::string() : expected(*v);
     case ParamType::kAny:
@@ -137,6 +139,8 @@ std::string_view ParamTypeName(ParamType t) {
       return "list of strings";
     case ParamType::kNumberList:
       return "list of numbers";
+    case ParamType::kList:
+      return "list";
     case ParamType::kObject:
       return "object";
     case ParamType::kAny:

@@ -116,6 +116,7 @@ enum class ParamType : uint8_t {
   kBoolean,
   kStringList,
   kNumberList,
+  kList,  // a list of any JSON values
   kObject,
   kAny,
 };

@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/event.h"
 #include "engine/pricing.h"
@@ -37,9 +38,20 @@ class QueryContext {
 
 class SessionView {
  public:
+  // Notes a policy logs while evaluating (at most kMaxNotes, each cut at
+  // kMaxNoteBytes) are recorded in the session log as `note` records.
+  static constexpr size_t kMaxNotes = 16;
+  static constexpr size_t kMaxNoteBytes = 2048;
+
   SessionView(const SessionState& state, const Event& event, std::string_view state_key,
-              const PriceTable* prices, const QueryContext* queries)
-      : state_(state), event_(event), state_key_(state_key), prices_(prices), queries_(queries) {}
+              const PriceTable* prices, const QueryContext* queries,
+              std::vector<std::string>* notes = nullptr)
+      : state_(state),
+        event_(event),
+        state_key_(state_key),
+        prices_(prices),
+        queries_(queries),
+        notes_(notes) {}
 
   const SessionState& state() const { return state_; }
   const std::string& id() const { return state_.id; }
@@ -74,12 +86,24 @@ class SessionView {
   const PriceTable* prices() const { return prices_; }
   const QueryContext* queries() const { return queries_; }
 
+  // Records an audit note for this evaluation (dropped beyond the limits).
+  void Log(std::string message) const {
+    if (!notes_ || notes_->size() >= kMaxNotes) return;
+    if (message.size() > kMaxNoteBytes) {
+      size_t cut = kMaxNoteBytes;
+      while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+      message = message.substr(0, cut) + "...";
+    }
+    notes_->push_back(std::move(message));
+  }
+
  private:
   const SessionState& state_;
   const Event& event_;
   std::string_view state_key_;
   const PriceTable* prices_;
   const QueryContext* queries_;
+  std::vector<std::string>* notes_;
 };
 
 }  // namespace reins

@@ -9,6 +9,7 @@
 //     patch: {...}          (modify)
 //     increment: counter    (add 1 to this key of the policy's state)
 //     after: 2              (answer only once the counter is >= this)
+//     log: "text"           (log this note on every evaluation)
 #pragma once
 
 #include <stdlib.h>
@@ -35,6 +36,7 @@ class ScriptedPolicy : public Policy {
   EvalResult Evaluate(const Event& event, const SessionView& session) const override {
     std::string tool = params_.value("tool", "");
     if (!tool.empty() && event.tool() != tool) return std::optional<PolicyResult>();
+    if (params_.contains("log")) session.Log(params_["log"].get<std::string>());
     std::string counter = params_.value("increment", "");
     if (params_.contains("after") && session.GetNumber(counter) < params_["after"].get<double>()) {
       PolicyResult r = PolicyResult::Allow();
@@ -74,6 +76,7 @@ inline PolicyType ScriptedType(std::string name = "scripted") {
       {"patch", ParamType::kObject, nullptr, false, "modify patch"},
       {"increment", ParamType::kString, nullptr, false, "counter key"},
       {"after", ParamType::kInteger, nullptr, false, "answer once counter >= after"},
+      {"log", ParamType::kString, nullptr, false, "a note to log on every evaluation"},
   };
   t.create = [](const Json& params,
                 std::vector<ParamError>*) -> Result<std::shared_ptr<const Policy>> {
