@@ -27,6 +27,12 @@ std::vector<std::string> StringList(const Json& params, const char* name) {
   return out;
 }
 
+bool ToolNameMatches(std::string_view tool, std::string_view name) {
+  if (tool == name) return true;
+  return tool.size() > name.size() + 2 && tool.substr(tool.size() - name.size()) == name &&
+         tool.substr(tool.size() - name.size() - 2, 2) == "__";
+}
+
 std::vector<double> NumberList(const Json& params, const char* name) {
   std::vector<double> out;
   auto it = params.find(name);

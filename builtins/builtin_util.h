@@ -20,22 +20,34 @@ std::string Lower(std::string_view s);
 std::vector<std::string> StringList(const Json& params, const char* name);
 std::vector<double> NumberList(const Json& params, const char* name);
 
+// True when `tool` is `name`, or an MCP tool whose last "__" part is `name`
+// ("mcp__github__push_files" matches "push_files").
+bool ToolNameMatches(std::string_view tool, std::string_view name);
+
 // The handler path the reference engine uses for a builtin.
 inline std::string ReferenceHandler(std::string_view module, std::string_view name) {
   return "omnigent.policies.builtins." + std::string(module) + "." + std::string(name);
 }
 
-// A PolicyType factory for a policy class whose constructor
-// T(const Json& params, std::vector<ParamError>* errors) reports parameter
-// combinations the schema cannot express by appending to `errors`.
+// Builds a policy whose constructor T(const Json& params,
+// std::vector<ParamError>* errors, extra...) reports parameter combinations
+// the schema cannot express by appending to `errors`.
+template <typename T, typename... Extra>
+Result<std::shared_ptr<const Policy>> MakePolicy(const Json& params,
+                                                 std::vector<ParamError>* errors,
+                                                 Extra&&... extra) {
+  size_t before = errors->size();
+  auto policy = std::make_shared<T>(params, errors, std::forward<Extra>(extra)...);
+  if (errors->size() != before) return Status::InvalidArgument(errors->back().message);
+  return std::shared_ptr<const Policy>(std::move(policy));
+}
+
+// A PolicyType factory for such a class.
 template <typename T>
 auto FactoryOf() {
   return [](const Json& params,
             std::vector<ParamError>* errors) -> Result<std::shared_ptr<const Policy>> {
-    size_t before = errors->size();
-    auto policy = std::make_shared<T>(params, errors);
-    if (errors->size() != before) return Status::InvalidArgument(errors->back().message);
-    return std::shared_ptr<const Policy>(std::move(policy));
+    return MakePolicy<T>(params, errors);
   };
 }
 

@@ -3,8 +3,11 @@
 namespace reins {
 
 Status RegisterBuiltins(PolicyRegistry* registry) {
-  REINS_RETURN_IF_ERROR(RegisterCostPolicies(registry));
-  REINS_RETURN_IF_ERROR(RegisterToolLimitPolicies(registry));
+  for (auto reg : {RegisterCostPolicies, RegisterGooglePolicies, RegisterLoopPolicies,
+                   RegisterPiiPolicies, RegisterRiskScorePolicies, RegisterRoutingPolicies,
+                   RegisterSandboxPolicies, RegisterSkillPolicies, RegisterToolLimitPolicies}) {
+    REINS_RETURN_IF_ERROR(reg(registry));
+  }
   return Status::OK();
 }
 

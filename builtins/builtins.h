@@ -10,6 +10,13 @@ Status RegisterBuiltins(PolicyRegistry* registry);
 
 // Each builtin module registers its own types.
 Status RegisterCostPolicies(PolicyRegistry* registry);
+Status RegisterGooglePolicies(PolicyRegistry* registry);
+Status RegisterLoopPolicies(PolicyRegistry* registry);
+Status RegisterPiiPolicies(PolicyRegistry* registry);
+Status RegisterRiskScorePolicies(PolicyRegistry* registry);
+Status RegisterRoutingPolicies(PolicyRegistry* registry);
+Status RegisterSandboxPolicies(PolicyRegistry* registry);
+Status RegisterSkillPolicies(PolicyRegistry* registry);
 Status RegisterToolLimitPolicies(PolicyRegistry* registry);
 
 }  // namespace reins

@@ -27,9 +27,14 @@ constexpr const char* kApprovedThresholdKey = "_policy_cost_ask_approved_usd";
 constexpr const char* kApprovedPauseKey = "_policy_cost_pause_approved_usd";
 constexpr const char* kApprovedUnpricedKey = "_policy_cost_unpriced_approved";
 
+// Whose spend the gate watches: the session's (with its sub-agents), or the
+// session owner's across all their sessions for the current UTC day.
+enum class BudgetScope { kSession, kUserDaily };
+
 class CostBudget : public Policy {
  public:
-  CostBudget(const Json& params, std::vector<ParamError>* errors) {
+  CostBudget(const Json& params, std::vector<ParamError>* errors, BudgetScope scope)
+      : scope_(scope) {
     if (auto it = params.find("max_cost_usd"); it != params.end()) max_ = it->get<double>();
     if (auto it = params.find("pause_every_usd"); it != params.end()) pause_ = it->get<double>();
     thresholds_ = NumberList(params, "ask_thresholds_usd");
@@ -41,8 +46,8 @@ class CostBudget : public Policy {
     }
     if (!max_ && thresholds_.empty() && !pause_) {
       errors->push_back({"",
-                         "cost_budget needs at least one of max_cost_usd, ask_thresholds_usd, "
-                         "pause_every_usd"});
+                         "at least one of max_cost_usd, ask_thresholds_usd, pause_every_usd "
+                         "is required"});
     }
     if (max_ && *max_ <= 0) errors->push_back({"max_cost_usd", "max_cost_usd must be > 0"});
     if (pause_ && *pause_ <= 0)
@@ -59,17 +64,24 @@ class CostBudget : public Policy {
   }
 
   EvalResult Evaluate(const Event& event, const SessionView& session) const override {
-    double cost = session.cost_usd();
+    double cost = 0;
+    if (scope_ == BudgetScope::kSession) {
+      cost = session.cost_usd();
+    } else {
+      auto spend = session.UserSpendToday();
+      if (!spend.ok()) return spend.status();
+      cost = *spend;
+    }
     std::string model(session.model());
     if (max_ && cost >= *max_) {
       if (!IsExpensive(model)) return PolicyResult::Allow();
-      return PolicyResult::Deny(OverBudgetReason(event, cost, model));
+      return PolicyResult::Deny(OverBudgetReason(event, session, cost, model));
     }
 
     std::vector<std::string> reasons;
     std::vector<StateUpdate> updates;
 
-    // Unpriced models: spend that the budget cannot see.
+    // Unpriced models: spend that the budget cannot see (per session).
     const Json* approved_unpriced = session.Get(kApprovedUnpricedKey);
     std::vector<std::string> fresh;
     for (const std::string& m : session.state().unpriced_models) {
@@ -84,30 +96,34 @@ class CostBudget : public Policy {
       reasons.push_back("no price is known for " + names +
                         ", so that spend is not counted toward the budget; approve to continue "
                         "without enforcement for it");
-      for (const std::string& m : fresh)
+      for (const std::string& m : fresh) {
         updates.push_back(StateUpdate::Append(kApprovedUnpricedKey, m));
+      }
     }
 
     // Soft thresholds: one ask for the highest threshold crossed.
-    double approved = session.GetNumber(kApprovedThresholdKey);
+    auto approved = Approved(session, kApprovedThresholdKey);
+    if (!approved.ok()) return approved.status();
     double crossed = 0;
     for (double t : thresholds_) {
       if (cost >= t) crossed = t;
     }
-    if (crossed > approved) {
+    if (crossed > *approved) {
       std::string limit = max_ ? " (budget " + Usd(*max_) + ")" : "";
-      reasons.push_back("session spend " + Usd(cost) + " passed the " + Usd(crossed) +
+      reasons.push_back(Subject(session) + " " + Usd(cost) + " passed the " + Usd(crossed) +
                         " warning threshold" + limit + "; continue?");
-      updates.push_back(StateUpdate::Set(kApprovedThresholdKey, crossed));
+      updates.push_back(Remember(session, kApprovedThresholdKey, crossed));
     }
 
     // Pause every N dollars.
     if (pause_) {
+      auto paused = Approved(session, kApprovedPauseKey);
+      if (!paused.ok()) return paused.status();
       double mark = std::floor(cost / *pause_) * *pause_;
-      if (mark > 0 && mark > session.GetNumber(kApprovedPauseKey)) {
-        reasons.push_back("session spend " + Usd(cost) + " passed " + Usd(mark) +
+      if (mark > 0 && mark > *paused) {
+        reasons.push_back(Subject(session) + " " + Usd(cost) + " passed " + Usd(mark) +
                           " (a pause every " + Usd(*pause_) + "); continue?");
-        updates.push_back(StateUpdate::Set(kApprovedPauseKey, mark));
+        updates.push_back(Remember(session, kApprovedPauseKey, mark));
       }
     }
 
@@ -121,6 +137,29 @@ class CostBudget : public Policy {
   }
 
  private:
+  // The daily budget remembers approvals per user and UTC day, across the
+  // user's sessions; the session budget in the session's own state.
+  std::string DayKey(const SessionView& session, const char* key) const {
+    return std::string(key) + ":" + UtcDay(session.now());
+  }
+
+  Result<double> Approved(const SessionView& session, const char* key) const {
+    if (scope_ == BudgetScope::kSession) return session.GetNumber(key);
+    auto v = session.GetUserValue(DayKey(session, key));
+    if (!v.ok()) return v.status();
+    return v->is_number() ? v->get<double>() : 0.0;
+  }
+
+  StateUpdate Remember(const SessionView& session, const char* key, double value) const {
+    if (scope_ == BudgetScope::kSession) return StateUpdate::Set(key, value);
+    return StateUpdate::Set(DayKey(session, key), value).ForUser();
+  }
+
+  std::string Subject(const SessionView& session) const {
+    if (scope_ == BudgetScope::kSession) return "session spend";
+    return session.user().empty() ? "today's spend" : session.user() + "'s spend today";
+  }
+
   bool IsExpensive(const std::string& model) const {
     if (expensive_.empty() || model.empty()) return true;
     std::string lower = Lower(model);
@@ -129,9 +168,12 @@ class CostBudget : public Policy {
     });
   }
 
-  std::string OverBudgetReason(const Event& event, double cost, const std::string& model) const {
-    std::string reason =
-        "Session spend " + Usd(cost) + " has reached the " + Usd(*max_) + " budget. ";
+  std::string OverBudgetReason(const Event& event, const SessionView& session, double cost,
+                               const std::string& model) const {
+    std::string subject = Subject(session);
+    subject[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(subject[0])));
+    std::string reason = subject + " " + Usd(cost) + " has reached the " + Usd(*max_) +
+                         (scope_ == BudgetScope::kSession ? " budget. " : " daily budget. ");
     if (expensive_.empty()) {
       reason += "Every model is blocked over budget.";
     } else {
@@ -147,23 +189,17 @@ class CostBudget : public Policy {
     return reason;
   }
 
+  BudgetScope scope_;
   std::optional<double> max_, pause_;
   std::vector<double> thresholds_;
   std::vector<std::string> expensive_;
 };
 
-}  // namespace
-
-Status RegisterCostPolicies(PolicyRegistry* registry) {
-  PolicyType t;
-  t.name = "cost_budget";
-  t.description =
-      "Session spend gate: denies expensive models at the hard cap, asks at warning thresholds, "
-      "on every pause_every_usd of spend, and once for models it cannot price.";
-  t.events = {EventType::kRequest, EventType::kLlmRequest, EventType::kToolCall};
-  t.params = {
+ParamSchema BudgetParams(const char* whose) {
+  return {
       {"max_cost_usd", ParamType::kNumber, nullptr, false,
-       "Hard cap in USD: at or above it, expensive models are denied."},
+       std::string("Hard cap on ") + whose +
+           " in USD: at or above it, expensive models are denied."},
       {"ask_thresholds_usd", ParamType::kNumberList, nullptr, false,
        "Warning thresholds in USD, strictly between 0 and the cap; crossing one asks once."},
       {"expensive_models", ParamType::kStringList, nullptr, false,
@@ -172,8 +208,38 @@ Status RegisterCostPolicies(PolicyRegistry* registry) {
       {"pause_every_usd", ParamType::kNumber, nullptr, false,
        "Ask each time spend reaches another multiple of this amount."},
   };
-  t.create = FactoryOf<CostBudget>();
-  return registry->Register(std::move(t), {ReferenceHandler("cost", "cost_budget")});
+}
+
+}  // namespace
+
+Status RegisterCostPolicies(PolicyRegistry* registry) {
+  const EventTypeSet gated = {EventType::kRequest, EventType::kLlmRequest, EventType::kToolCall};
+  PolicyType session;
+  session.name = "cost_budget";
+  session.description =
+      "Session spend gate (sub-agents included): denies expensive models at the hard cap, asks at "
+      "warning thresholds, on every pause_every_usd of spend, and once for models it cannot price.";
+  session.events = gated;
+  session.params = BudgetParams("the session's spend");
+  session.create = [](const Json& params,
+                      std::vector<ParamError>* errors) -> Result<std::shared_ptr<const Policy>> {
+    return MakePolicy<CostBudget>(params, errors, BudgetScope::kSession);
+  };
+  REINS_RETURN_IF_ERROR(
+      registry->Register(std::move(session), {ReferenceHandler("cost", "cost_budget")}));
+
+  PolicyType daily;
+  daily.name = "user_daily_cost_budget";
+  daily.description =
+      "The cost_budget gate over the session owner's spend across all their sessions for the "
+      "current UTC day; an approved threshold is remembered per user and day.";
+  daily.events = gated;
+  daily.params = BudgetParams("the user's spend today");
+  daily.create = [](const Json& params,
+                    std::vector<ParamError>* errors) -> Result<std::shared_ptr<const Policy>> {
+    return MakePolicy<CostBudget>(params, errors, BudgetScope::kUserDaily);
+  };
+  return registry->Register(std::move(daily), {ReferenceHandler("cost", "user_daily_cost_budget")});
 }
 
 }  // namespace reins

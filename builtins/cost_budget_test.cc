@@ -7,8 +7,8 @@ using namespace reins::testing;
 
 TEST_CASE("cost_budget: parameters are validated at load", "[cost_budget]") {
   CHECK(BuiltinConfigErrors("  b: {use: cost_budget}\n") ==
-        "t.yaml:2:3: policy 'b' (cost_budget): cost_budget needs at least one of max_cost_usd, "
-        "ask_thresholds_usd, pause_every_usd\n");
+        "t.yaml:2:3: policy 'b' (cost_budget): at least one of max_cost_usd, "
+        "ask_thresholds_usd, pause_every_usd is required\n");
   CHECK(BuiltinConfigErrors(
             "  b: {use: cost_budget, with: {max_cost_usd: 10, ask_thresholds_usd: [5, 10]}}\n") ==
         "t.yaml:2:70: policy 'b' (cost_budget): each threshold must lie strictly between 0 and "
@@ -149,4 +149,46 @@ TEST_CASE("cost_budget: priced usage and child sessions count toward the budget"
           {"usage", {{"input_tokens", 100000}, {"output_tokens", 10000}}}});
   CHECK(h.Must({{"session", "root"}, {"type", "request"}, {"text", "go on"}}).verdict ==
         Verdict::kDeny);
+}
+
+TEST_CASE("user_daily_cost_budget: the owner's spend today across sessions", "[user_daily]") {
+  BuiltinHarness h(
+      "  daily: {use: user_daily_cost_budget, with: {max_cost_usd: 5, ask_thresholds_usd: [2]}}\n");
+  TimeUs day1 = kStart, day2 = kStart + 24 * 3600 * kSecond;
+  auto at = [](Json e, const char* session) {
+    e["session"] = session;
+    return e;
+  };
+  h.Must(at({{"type", "session_start"}, {"user", "ann"}}, "a1"), day1);
+  h.Must(at({{"type", "session_start"}, {"user", "ann"}}, "a2"), day1 + 1);
+  h.Must(at({{"type", "session_start"}, {"user", "bob"}}, "b1"), day1 + 2);
+  h.Must(at(Spend(1.5), "a1"), day1 + 3);
+  h.Must(at(Spend(1.0), "a2"), day1 + 4);
+  // $2.50 across ann's two sessions passes her $2 threshold; bob is at $0.
+  Decision d = h.Must(at(Bash(), "a1"), day1 + 5);
+  CHECK(d.verdict == Verdict::kAsk);
+  CHECK(d.reason ==
+        "daily: Ann's spend today $2.50 passed the $2.00 warning threshold (budget $5.00); "
+        "continue?");
+  CHECK(h.Must(at(Bash(), "b1"), day1 + 6).verdict == Verdict::kAllow);
+  h.Must(at(Approve(d.approval_id), "a1"), day1 + 7);
+  // The approval is remembered for ann's other session too.
+  CHECK(h.Must(at(Bash(), "a2"), day1 + 8).verdict == Verdict::kAllow);
+  // Over the cap across sessions: denied in either.
+  h.Must(at(Spend(3.0), "a2"), day1 + 9);
+  d = h.Must(at(Request(), "a1"), day1 + 10);
+  CHECK(d.verdict == Verdict::kDeny);
+  CHECK(d.reason.find("Ann's spend today $5.50 has reached the $5.00 daily budget") == 0);
+  // A new UTC day starts from zero, and the threshold asks again.
+  CHECK(h.Must(at(Bash(), "a1"), day2).verdict == Verdict::kAllow);
+  h.Must(at(Spend(2.25), "a1"), day2 + 1);
+  CHECK(h.Must(at(Bash(), "a2"), day2 + 2).verdict == Verdict::kAsk);
+}
+
+TEST_CASE("user_daily_cost_budget: the reference handler loads", "[user_daily]") {
+  CHECK(BuiltinConfigErrors(R"(  d:
+    type: function
+    handler: omnigent.policies.builtins.cost.user_daily_cost_budget
+    factory_params: {max_cost_usd: 50}
+)") == "");
 }

@@ -424,6 +424,11 @@ Result<double> Engine::UserSpend(std::string_view user, std::string_view day) co
   return store_->UserSpend(user, day);
 }
 
+Result<Json> Engine::UserValue(std::string_view user, std::string_view policy,
+                               std::string_view key) const {
+  return store_->UserValue(user, policy, key);
+}
+
 Status Engine::Events(std::string_view session, const EventQuery& query,
                       const std::function<bool(const Record&)>& fn) const {
   int64_t limit = query.limit > 0 ? std::min(query.limit, options_.max_query_records)

@@ -101,6 +101,8 @@ class Engine : private QueryContext {
 
   // QueryContext
   Result<double> UserSpend(std::string_view user, std::string_view day) const override;
+  Result<Json> UserValue(std::string_view user, std::string_view policy,
+                         std::string_view key) const override;
   Status Events(std::string_view session, const EventQuery& query,
                 const std::function<bool(const Record&)>& fn) const override;
 

@@ -52,9 +52,12 @@ const std::array<TypeSchema, kEventTypeCount>& Schemas() {
         {"model", Kind::kString, false},
         {"cwd", Kind::kString, false},
         {"parent", Kind::kString, false},
-        {"source", Kind::kString, false}}},
+        {"source", Kind::kString, false},
+        {"sandbox", Kind::kObject, false}}},
       // request
-      {{{"text", Kind::kString, true}, {"attachments", Kind::kAttachments, false}}},
+      {{{"text", Kind::kString, true},
+        {"attachments", Kind::kAttachments, false},
+        {"model", Kind::kString, false}}},
       // llm_request
       {{{"model", Kind::kString, true},
         {"text", Kind::kString, false},

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/canonical_json.h"
 #include "engine/clock.h"
 #include "engine/record.h"
 #include "engine/status.h"
@@ -99,6 +100,11 @@ class LogStore {
 
   // Total own spend (USD) of `user`'s sessions on the UTC `day` ("YYYY-MM-DD").
   virtual Result<double> UserSpend(std::string_view user, std::string_view day) = 0;
+
+  // A user-scoped policy value (StateUpdate scope "user"), null when unset.
+  // `policy` is the policy's state key ("LAYER:NAME").
+  virtual Result<Json> UserValue(std::string_view user, std::string_view policy,
+                                 std::string_view key) = 0;
 };
 
 struct SqliteOptions {

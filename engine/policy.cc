@@ -89,7 +89,40 @@ std::string_view StateOpName(StateUpdate::Op op) { return kOpNames[static_cast<s
 Json StateUpdate::ToJson() const {
   Json j = {{"op", StateOpName(op)}, {"key", key}};
   if (op != Op::kDelete) j["value"] = value;
+  if (scope == Scope::kUser) j["scope"] = "user";
   return j;
+}
+
+void ApplyStateUpdate(const StateUpdate& up, Json* store) {
+  if (!store->is_object()) *store = Json::object();
+  switch (up.op) {
+    case StateUpdate::Op::kSet:
+      (*store)[up.key] = up.value;
+      break;
+    case StateUpdate::Op::kIncrement: {
+      auto it = store->find(up.key);
+      double base = it != store->end() && it->is_number() ? it->get<double>() : 0.0;
+      double sum = base + up.value.get<double>();
+      // Keep integers integral so counters read back as integers.
+      bool integral =
+          (it == store->end() || it->is_number_integer()) && up.value.is_number_integer();
+      if (integral) {
+        (*store)[up.key] = static_cast<int64_t>(std::llround(sum));
+      } else {
+        (*store)[up.key] = sum;
+      }
+      break;
+    }
+    case StateUpdate::Op::kDelete:
+      store->erase(up.key);
+      break;
+    case StateUpdate::Op::kAppend: {
+      Json& list = (*store)[up.key];
+      if (!list.is_array()) list = Json::array();
+      list.push_back(up.value);
+      break;
+    }
+  }
 }
 
 Result<StateUpdate> StateUpdate::FromJson(const Json& j) {
@@ -110,6 +143,14 @@ Result<StateUpdate> StateUpdate::FromJson(const Json& j) {
   if (!op_index) {
     return Status::InvalidArgument("state update: unknown op '" + op->get<std::string>() +
                                    "' (known: set, increment, delete, append)");
+  }
+  if (auto scope = j.find("scope"); scope != j.end()) {
+    if (*scope == "user") {
+      u.scope = Scope::kUser;
+    } else if (*scope != "session") {
+      return Status::InvalidArgument("state update '" + u.key +
+                                     "': scope must be 'session' or 'user'");
+    }
   }
   auto value = j.find("value");
   if (u.op != Op::kDelete) {

@@ -33,11 +33,16 @@ std::optional<Verdict> VerdictFromName(std::string_view name);
 //   increment: key = (key or 0) + value            (value: number)
 //   delete:    key is removed
 //   append:    key = (key or []) + [value]
+// The store is the session's (the default) or, with Scope::kUser, the one
+// shared by every session of the session's user (e.g. a daily budget's
+// approvals); both are written through the log.
 struct StateUpdate {
   enum class Op : uint8_t { kSet, kIncrement, kDelete, kAppend };
+  enum class Scope : uint8_t { kSession, kUser };
   Op op = Op::kSet;
   std::string key;
   Json value;
+  Scope scope = Scope::kSession;
 
   static StateUpdate Set(std::string key, Json value) {
     return {Op::kSet, std::move(key), std::move(value)};
@@ -50,11 +55,21 @@ struct StateUpdate {
     return {Op::kAppend, std::move(key), std::move(value)};
   }
 
-  Json ToJson() const;  // {"op": "...", "key": "...", "value": ...}
+  // Scoped to the session's user instead of the session.
+  StateUpdate&& ForUser() && {
+    scope = Scope::kUser;
+    return std::move(*this);
+  }
+
+  Json ToJson() const;  // {"op": "...", "key": "...", "value": ..., "scope": "user"?}
   static Result<StateUpdate> FromJson(const Json& j);
 };
 
 std::string_view StateOpName(StateUpdate::Op op);
+
+// Applies `update` to a key-value store (a JSON object; created if null).
+// Increments keep integers integral; append turns a non-list into a list.
+void ApplyStateUpdate(const StateUpdate& update, Json* store);
 
 // A policy's answer.
 struct PolicyResult {

@@ -236,37 +236,9 @@ Status SessionState::ApplyUpdate(const Json& u) {
   if (policy.empty()) return Status::Corruption("state update without a policy");
   auto parsed = StateUpdate::FromJson(u);
   if (!parsed.ok()) return Status::Corruption(parsed.status().message());
-  Json& store = policy_state[policy];
-  if (!store.is_object()) store = Json::object();
-  const StateUpdate& up = *parsed;
-  switch (up.op) {
-    case StateUpdate::Op::kSet:
-      store[up.key] = up.value;
-      break;
-    case StateUpdate::Op::kIncrement: {
-      auto it = store.find(up.key);
-      double base = it != store.end() && it->is_number() ? it->get<double>() : 0.0;
-      double sum = base + up.value.get<double>();
-      // Keep integers integral so counters read back as integers.
-      bool integral =
-          (it == store.end() || it->is_number_integer()) && up.value.is_number_integer();
-      if (integral) {
-        store[up.key] = static_cast<int64_t>(std::llround(sum));
-      } else {
-        store[up.key] = sum;
-      }
-      break;
-    }
-    case StateUpdate::Op::kDelete:
-      store.erase(up.key);
-      break;
-    case StateUpdate::Op::kAppend: {
-      Json& list = store[up.key];
-      if (!list.is_array()) list = Json::array();
-      list.push_back(up.value);
-      break;
-    }
-  }
+  // User-scoped updates live in the store's per-user table, not in a session.
+  if (parsed->scope == StateUpdate::Scope::kUser) return Status::OK();
+  ApplyStateUpdate(*parsed, &policy_state[policy]);
   return Status::OK();
 }
 

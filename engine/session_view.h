@@ -31,6 +31,9 @@ class QueryContext {
   virtual ~QueryContext() = default;
   // Own spend of `user` across all sessions on the UTC day `day`.
   virtual Result<double> UserSpend(std::string_view user, std::string_view day) const = 0;
+  // A user-scoped value of policy `policy` (its state key); null when unset.
+  virtual Result<Json> UserValue(std::string_view user, std::string_view policy,
+                                 std::string_view key) const = 0;
   // Event records of `session` matching `query`, oldest first, bounded.
   virtual Status Events(std::string_view session, const EventQuery& query,
                         const std::function<bool(const Record&)>& fn) const = 0;
@@ -78,6 +81,27 @@ class SessionView {
   bool GetBool(std::string_view key) const {
     const Json* v = Get(key);
     return v && v->is_boolean() && v->get<bool>();
+  }
+  // This policy's whole store (a JSON object), or nullptr while it is empty.
+  // For extensions that hand the store over as one value (Lua's
+  // `session.state`); still scoped to this policy.
+  const Json* Store() const {
+    auto it = state_.policy_state.find(state_key_);
+    return it == state_.policy_state.end() ? nullptr : &it->second;
+  }
+
+  // This policy's user-scoped value for `key` (shared by all sessions of the
+  // session's user); null when unset. Fails without a QueryContext.
+  Result<Json> GetUserValue(std::string_view key) const {
+    if (!queries_) return Status::FailedPrecondition("no log to read user state from");
+    return queries_->UserValue(state_.user, state_key_, key);
+  }
+
+  // The session user's own spend on the UTC day of this event, across all
+  // their sessions (this session's included).
+  Result<double> UserSpendToday() const {
+    if (!queries_) return Status::FailedPrecondition("no log to read user spend from");
+    return queries_->UserSpend(state_.user, UtcDay(event_.ts()));
   }
 
   // The event's time (the engine stamps events that arrive without one).

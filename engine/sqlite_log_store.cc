@@ -17,20 +17,25 @@
 //     Own spend per session, UTC day and model, from decision records' cost;
 //     indexed by (user, day) so "a user's spend today" is one index range.
 //
-// sessions and spend are indexes: they can be rebuilt from events. The
-// database runs in WAL mode; synchronous=NORMAL (default) or FULL.
+//   user_state(user, policy, key, value)                       (schema 2)
+//     Policy state scoped to a user rather than a session (StateUpdate
+//     scope "user"), from state records; `value` is JSON.
+//
+// sessions, spend and user_state are indexes: they can be rebuilt from
+// events. The database runs in WAL mode; synchronous=NORMAL (default) or FULL.
 #include <sqlite3.h>
 
 #include <mutex>
 
 #include "engine/log_store.h"
+#include "engine/policy.h"
 #include "engine/sqlite_db.h"
 
 namespace reins {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 // A session's summary; its head (last seq and time) comes from the events
 // table's (session, seq) index rather than from a column updated per append.
@@ -90,6 +95,16 @@ CREATE TABLE spend (
 ) WITHOUT ROWID;
 CREATE INDEX spend_user_day ON spend(user, day);
 )sql",
+    // 1 -> 2: policy state shared by all sessions of a user.
+    R"sql(
+CREATE TABLE user_state (
+  user TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (user, policy, key)
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
@@ -118,15 +133,19 @@ class SqliteLogStore : public LogStore {
   Status ListSessions(const SessionQuery& query,
                       const std::function<bool(const SessionSummary&)>& fn) override;
   Result<double> UserSpend(std::string_view user, std::string_view day) override;
+  Result<Json> UserValue(std::string_view user, std::string_view policy,
+                         std::string_view key) override;
 
  private:
   Status Migrate();
   Status IndexRecord(const Record& r);
+  Status IndexUserUpdates(const Record& r);
 
   std::mutex mu_;
   SqliteDb db_;
   SqliteStmt begin_, commit_, rollback_, insert_event_, prev_exists_, insert_session_,
-      update_session_start_, end_session_, upsert_spend_, scan_, user_spend_, get_session_;
+      update_session_start_, end_session_, upsert_spend_, scan_, user_spend_, get_session_,
+      user_of_session_, get_user_value_, put_user_value_, delete_user_value_;
 };
 
 Status SqliteLogStore::Init(const SqliteOptions& options) {
@@ -172,6 +191,12 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
        "SELECT seq, kind, ts, body, hash FROM events WHERE session = ? AND seq > ? ORDER BY seq "
        "LIMIT ?"},
       {&user_spend_, "SELECT COALESCE(SUM(cost_usd), 0) FROM spend WHERE user = ? AND day = ?"},
+      {&user_of_session_, "SELECT user FROM sessions WHERE id = ?"},
+      {&get_user_value_, "SELECT value FROM user_state WHERE user = ? AND policy = ? AND key = ?"},
+      {&put_user_value_,
+       "INSERT INTO user_state(user, policy, key, value) VALUES(?1, ?2, ?3, ?4) "
+       "ON CONFLICT(user, policy, key) DO UPDATE SET value = excluded.value"},
+      {&delete_user_value_, "DELETE FROM user_state WHERE user = ? AND policy = ? AND key = ?"},
       {&get_session_, "SELECT " SUMMARY_COLUMNS " FROM sessions s WHERE id = ?"},
   };
   for (auto& s : statements) {
@@ -232,6 +257,8 @@ Status SqliteLogStore::IndexRecord(const Record& r) {
       end_session_.Bind(1, r.session);
       REINS_RETURN_IF_ERROR(end_session_.StepDone());
     }
+  } else if (r.kind == RecordKind::kState) {
+    return IndexUserUpdates(r);
   } else if (r.kind == RecordKind::kDecision) {
     auto cost = r.body.find("cost");
     if (cost != r.body.end() && cost->is_object()) {
@@ -248,6 +275,40 @@ Status SqliteLogStore::IndexRecord(const Record& r) {
           .Bind(9, JsonString(r.body, "event_type") == "llm_response" ? 1 : 0);
       REINS_RETURN_IF_ERROR(upsert_spend_.StepDone());
     }
+  }
+  return Status::OK();
+}
+
+Status SqliteLogStore::IndexUserUpdates(const Record& r) {
+  auto updates = r.body.find("updates");
+  if (updates == r.body.end() || !updates->is_array()) return Status::OK();
+  for (const Json& u : *updates) {
+    auto parsed = StateUpdate::FromJson(u);
+    if (!parsed.ok() || parsed->scope != StateUpdate::Scope::kUser) continue;
+    std::string user;
+    {
+      StmtScope scope(user_of_session_);
+      user_of_session_.Bind(1, r.session);
+      auto row = user_of_session_.StepRow();
+      if (!row.ok()) return row.status();
+      if (*row) user = user_of_session_.ColumnText(0);
+    }
+    std::string policy = JsonString(u, "policy");
+    Json store = Json::object();
+    {
+      StmtScope scope(get_user_value_);
+      get_user_value_.Bind(1, user).Bind(2, policy).Bind(3, parsed->key);
+      auto row = get_user_value_.StepRow();
+      if (!row.ok()) return row.status();
+      if (*row) store[parsed->key] = Json::parse(get_user_value_.ColumnText(0), nullptr, false);
+    }
+    ApplyStateUpdate(*parsed, &store);
+    auto value = store.find(parsed->key);
+    SqliteStmt& stmt = value == store.end() ? delete_user_value_ : put_user_value_;
+    StmtScope scope(stmt);
+    stmt.Bind(1, user).Bind(2, policy).Bind(3, parsed->key);
+    if (value != store.end()) stmt.Bind(4, CanonicalJson(*value));
+    REINS_RETURN_IF_ERROR(stmt.StepDone());
   }
   return Status::OK();
 }
@@ -451,6 +512,19 @@ Result<double> SqliteLogStore::UserSpend(std::string_view user, std::string_view
   auto row = user_spend_.StepRow();
   if (!row.ok()) return row.status();
   return *row ? user_spend_.ColumnDouble(0) : 0.0;
+}
+
+Result<Json> SqliteLogStore::UserValue(std::string_view user, std::string_view policy,
+                                       std::string_view key) {
+  std::lock_guard lock(mu_);
+  StmtScope scope(get_user_value_);
+  get_user_value_.Bind(1, user).Bind(2, policy).Bind(3, key);
+  auto row = get_user_value_.StepRow();
+  if (!row.ok()) return row.status();
+  if (!*row) return Json();
+  Json v = Json::parse(get_user_value_.ColumnText(0), nullptr, false);
+  if (v.is_discarded()) return Status::Corruption("user_state value is not JSON");
+  return v;
 }
 
 }  // namespace
