@@ -1,5 +1,6 @@
 #include "engine/config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -410,6 +411,39 @@ void ParsePricing(const YAML::Node& node, const Ctx& ctx, PriceTable* prices) {
   }
 }
 
+// Appends the registry's default policies that the server layer does not
+// configure itself.
+void AddDefaults(const Ctx& ctx, const EngineSettings& settings, PolicyLayer* layer) {
+  for (const DefaultPolicy& d : ctx.registry->defaults()) {
+    bool configured = std::any_of(layer->entries.begin(), layer->entries.end(),
+                                  [&](const PolicyEntry& e) { return e.type == d.type; });
+    if (configured) continue;
+    const PolicyType* type = ctx.registry->Find(d.type);
+    if (!type) continue;
+    DefaultContext dc{settings.db_path, {}};
+    if (!ctx.source.empty() && ctx.source[0] != '<') {
+      dc.config_files.push_back(fs::absolute(ctx.source).lexically_normal().string());
+    }
+    std::vector<ParamError> errors;
+    auto params = ValidateParams(type->params, d.params(dc), &errors);
+    auto policy = params.ok() ? type->create(*params, &errors) : params.status();
+    if (!policy.ok()) {
+      ctx.errors->push_back({ctx.source, 0, 0, "default policy '" + d.name + "': " +
+                                                   policy.status().message()});
+      continue;
+    }
+    PolicyEntry e;
+    e.name = d.name;
+    e.layer = Layer::kServer;
+    e.type = type->name;
+    e.location = "<default>";
+    e.params = std::move(params).value();
+    e.events = type->events;
+    e.policy = std::move(policy).value();
+    layer->entries.push_back(std::move(e));
+  }
+}
+
 std::string DirOf(const std::string& path) {
   return fs::absolute(fs::path(path)).parent_path().string();
 }
@@ -491,6 +525,7 @@ Result<ServerConfig> ConfigLoader::ParseServer(std::string_view text, const std:
     if (root["engine"]) ParseEngineSettings(root["engine"], ctx, &config.settings);
     if (root["pricing"]) ParsePricing(root["pricing"], ctx, prices.get());
     ParsePolicies(root["policies"], ctx, &config.policies);
+    if (ctx.errors->size() == before) AddDefaults(ctx, config.settings, &config.policies);
   }
   config.settings.prices = std::move(prices);
   if (errors->size() != before) return ConfigStatus(*errors);

@@ -11,7 +11,8 @@
 // registered loader key), or the reference engine's `type: function,
 // handler: omnigent.policies.builtins.MODULE.NAME, factory_params: {...}`.
 // Every error carries file:line:column; loading collects all errors rather
-// than stopping at the first.
+// than stopping at the first. The server layer also gets the registry's
+// default policies (e.g. self_protect) unless it configures their types.
 #pragma once
 
 #include <memory>

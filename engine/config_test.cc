@@ -211,3 +211,25 @@ TEST_CASE("files load relative to their directory and missing files are named", 
   CHECK_FALSE(f.loader.LoadServer(dir.File("missing.yaml"), &f.errors).ok());
   CHECK(f.errors.back().ToString().find("missing.yaml: cannot read") != std::string::npos);
 }
+
+TEST_CASE("default policies join the server layer unless it configures their type", "[config]") {
+  Fixture f;
+  f.registry->AddDefault({"guard", "strict", [](const DefaultContext& dc) {
+                            return Json{{"limit", static_cast<int>(dc.config_files.size())}};
+                          }});
+  auto c = f.Server("policies:\n  p: {use: scripted}\n");
+  REQUIRE(c.ok());
+  REQUIRE(c->policies.entries.size() == 2);
+  CHECK(c->policies.entries[1].name == "guard");
+  CHECK(c->policies.entries[1].location == "<default>");
+  CHECK(c->policies.entries[1].params["limit"] == 1);  // server.yaml
+  // Configuring the type (here: switching it off) replaces the default.
+  c = f.Server("policies:\n  mine: {use: strict, with: {limit: 2}, enabled: false}\n");
+  REQUIRE(c.ok());
+  REQUIRE(c->policies.entries.size() == 1);
+  CHECK_FALSE(c->policies.entries[0].enabled);
+  // Agent and session layers never get defaults.
+  auto a = f.loader.ParseAgent("name: x\n", "agent.yaml", "/", &f.errors);
+  REQUIRE(a.ok());
+  CHECK(a->policies.entries.empty());
+}

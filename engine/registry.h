@@ -21,6 +21,21 @@ namespace reins {
 // type. Called once per configuration load; may cache compiled scripts.
 using PolicyLoader = std::function<Result<PolicyType>(const std::string& path)>;
 
+// What a default policy may need to know about the deployment it protects.
+struct DefaultContext {
+  std::string db_path;                    // the session log ("" when in memory)
+  std::vector<std::string> config_files;  // configuration files in effect
+};
+
+// A policy that is on unless the server layer configures its type itself
+// (to change its parameters or to switch it off with `enabled: false`).
+// Only the server layer can: defaults are added to it.
+struct DefaultPolicy {
+  std::string name;  // entry name in the server layer
+  std::string type;  // registered policy type
+  std::function<Json(const DefaultContext&)> params;
+};
+
 class PolicyRegistry {
  public:
   // Adds a type. Fails with AlreadyExists if the name or an alias is taken.
@@ -28,6 +43,10 @@ class PolicyRegistry {
 
   // Adds a loader for entries of the form `name: {KEY: path, with: {...}}`.
   void RegisterLoader(std::string key, PolicyLoader loader);
+
+  // Adds a policy that every server layer gets unless it configures the type.
+  void AddDefault(DefaultPolicy policy) { defaults_.push_back(std::move(policy)); }
+  const std::vector<DefaultPolicy>& defaults() const { return defaults_; }
 
   // Looks a type up by name or alias; nullptr when unknown.
   const PolicyType* Find(std::string_view name) const;
@@ -47,6 +66,7 @@ class PolicyRegistry {
   std::map<std::string, PolicyType, std::less<>> types_;
   std::map<std::string, std::string, std::less<>> aliases_;
   std::map<std::string, PolicyLoader, std::less<>> loaders_;
+  std::vector<DefaultPolicy> defaults_;
 };
 
 }  // namespace reins
