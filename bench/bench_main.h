@@ -1,8 +1,9 @@
 // A main() for Google Benchmark binaries that, besides the usual console
 // table, prints one machine-readable line per result:
 //   NAME VALUE UNIT
-// with the mean real time per iteration in microseconds and, where the
-// benchmark counts items, the throughput in items per second.
+// with the real time per iteration in microseconds (the median over the
+// repetitions for benchmarks that repeat) and, where the benchmark counts
+// items, the throughput in items per second.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -17,7 +18,9 @@ class LineReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& run : runs) {
-      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
+      if (run.error_occurred) continue;
+      // With repetitions, only the median is reported (as NAME_median).
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
       std::string name = run.benchmark_name();
       for (char& c : name) {
         if (c == '/' || c == ':') c = '_';

@@ -27,6 +27,16 @@ std::vector<std::string> StringList(const Json& params, const char* name) {
   return out;
 }
 
+bool InWordList(std::string_view list, std::string_view word) {
+  while (!list.empty()) {
+    size_t sp = list.find(' ');
+    if (list.substr(0, sp) == word) return true;
+    if (sp == std::string_view::npos) break;
+    list.remove_prefix(sp + 1);
+  }
+  return false;
+}
+
 bool ToolNameMatches(std::string_view tool, std::string_view name) {
   if (tool == name) return true;
   return tool.size() > name.size() + 2 && tool.substr(tool.size() - name.size()) == name &&

@@ -20,6 +20,9 @@ std::string Lower(std::string_view s);
 std::vector<std::string> StringList(const Json& params, const char* name);
 std::vector<double> NumberList(const Json& params, const char* name);
 
+// Whether `word` is one of the space-separated words of `list`.
+bool InWordList(std::string_view list, std::string_view word);
+
 // True when `tool` is `name`, or an MCP tool whose last "__" part is `name`
 // ("mcp__github__push_files" matches "push_files").
 bool ToolNameMatches(std::string_view tool, std::string_view name);

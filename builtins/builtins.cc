@@ -3,9 +3,11 @@
 namespace reins {
 
 Status RegisterBuiltins(PolicyRegistry* registry) {
-  for (auto reg : {RegisterCostPolicies, RegisterGooglePolicies, RegisterLoopPolicies,
-                   RegisterPiiPolicies, RegisterRiskScorePolicies, RegisterRoutingPolicies,
-                   RegisterSandboxPolicies, RegisterSkillPolicies, RegisterToolLimitPolicies}) {
+  for (auto reg : {RegisterApprovalAfterPolicies, RegisterCommandPolicies, RegisterCostPolicies,
+                   RegisterGitGuardPolicies, RegisterGitHubPolicies, RegisterGooglePolicies,
+                   RegisterLoopPolicies, RegisterPathPolicies, RegisterPiiPolicies,
+                   RegisterRiskScorePolicies, RegisterRoutingPolicies, RegisterSandboxPolicies,
+                   RegisterSkillPolicies, RegisterToolLimitPolicies}) {
     REINS_RETURN_IF_ERROR(reg(registry));
   }
   return Status::OK();

@@ -9,7 +9,12 @@ namespace reins {
 Status RegisterBuiltins(PolicyRegistry* registry);
 
 // Each builtin module registers its own types.
+Status RegisterApprovalAfterPolicies(PolicyRegistry* registry);
+Status RegisterCommandPolicies(PolicyRegistry* registry);
 Status RegisterCostPolicies(PolicyRegistry* registry);
+Status RegisterGitGuardPolicies(PolicyRegistry* registry);
+Status RegisterGitHubPolicies(PolicyRegistry* registry);
+Status RegisterPathPolicies(PolicyRegistry* registry);
 Status RegisterGooglePolicies(PolicyRegistry* registry);
 Status RegisterLoopPolicies(PolicyRegistry* registry);
 Status RegisterPiiPolicies(PolicyRegistry* registry);

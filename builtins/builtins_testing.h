@@ -12,9 +12,17 @@ inline std::unique_ptr<PolicyRegistry> BuiltinRegistry() {
   return r;
 }
 
+// An engine with these builtins configured in the server layer. The default
+// self_protect is switched off (the way an administrator would) unless the
+// test configures it, so each test sees only the policies it names.
 struct BuiltinHarness : EngineHarness {
   explicit BuiltinHarness(const std::string& policies_yaml)
-      : EngineHarness(policies_yaml, ":memory:", BuiltinRegistry()) {}
+      : EngineHarness(WithoutDefaults(policies_yaml), ":memory:", BuiltinRegistry()) {}
+
+  static std::string WithoutDefaults(const std::string& yaml) {
+    if (yaml.find("self_protect") != std::string::npos) return yaml;
+    return yaml + "  default_self_protect: {use: self_protect, enabled: false}\n";
+  }
 };
 
 // Configuration errors for a server file with these policies, one per line.

@@ -1,22 +1,25 @@
 #include "builtins/glob.h"
 
 #include <algorithm>
+#include <map>
 
 namespace reins {
 
 namespace {
 
-struct Token {
-  enum Kind { kChar, kAnyOne, kClass, kStar, kGlobStar, kGlobStarSlash };
-  explicit Token(Kind k, char ch = 0) : kind(k), c(ch) {}
-  Kind kind;
-  char c;
-  std::string set;  // kClass: characters and ranges expanded
-  bool negate = false;
-};
+using Token = Glob::Token;
 
-std::vector<Token> Tokenize(std::string_view p) {
+std::vector<Token> Tokenize(std::string_view p, bool* literal, std::string* literal_text) {
   std::vector<Token> out;
+  *literal = true;
+  auto add = [&](Token::Kind kind, char c = 0) {
+    out.push_back({kind, c, false, {}});
+    if (kind == Token::kChar) {
+      *literal_text += c;
+    } else {
+      *literal = false;
+    }
+  };
   for (size_t i = 0; i < p.size(); ++i) {
     char c = p[i];
     if (c == '*') {
@@ -24,20 +27,20 @@ std::vector<Token> Tokenize(std::string_view p) {
         while (i + 1 < p.size() && p[i + 1] == '*') ++i;
         if (i + 1 < p.size() && p[i + 1] == '/') {
           ++i;
-          out.emplace_back(Token::kGlobStarSlash);
+          add(Token::kGlobStarSlash);
         } else {
-          out.emplace_back(Token::kGlobStar);
+          add(Token::kGlobStar);
         }
       } else {
-        out.emplace_back(Token::kStar);
+        add(Token::kStar);
       }
     } else if (c == '?') {
-      out.emplace_back(Token::kAnyOne);
+      add(Token::kAnyOne);
     } else if (c == '\\' && i + 1 < p.size()) {
-      out.emplace_back(Token::kChar, p[++i]);
+      add(Token::kChar, p[++i]);
     } else if (c == '[') {
       size_t j = i + 1;
-      Token t(Token::kClass);
+      Token t{Token::kClass, 0, false, {}};
       if (j < p.size() && (p[j] == '!' || p[j] == '^')) t.negate = true, ++j;
       bool closed = false;
       for (bool first = true; j < p.size(); first = false) {
@@ -57,12 +60,13 @@ std::vector<Token> Tokenize(std::string_view p) {
       }
       if (closed) {
         out.push_back(std::move(t));
+        *literal = false;
         i = j;
       } else {
-        out.emplace_back(Token::kChar, '[');  // an unclosed '[' is literal
+        add(Token::kChar, '[');  // an unclosed '[' is literal
       }
     } else {
-      out.emplace_back(Token::kChar, c);
+      add(Token::kChar, c);
     }
   }
   return out;
@@ -109,15 +113,38 @@ std::string Normalize(std::string_view path) {
 
 }  // namespace
 
-bool GlobMatch(std::string_view pattern, std::string_view t) {
-  // Dynamic programming from the end: row[j] says whether tokens i.. match
-  // text j..; O(tokens * text) time, two rows of memory.
-  std::vector<Token> tokens = Tokenize(pattern);
+Glob::Glob(std::string_view pattern)
+    : literal_(true), pattern_(pattern), tokens_(Tokenize(pattern, &literal_, &literal_text_)) {
+  size_t i = 0;
+  while (i < tokens_.size() && tokens_[i].kind == Token::kChar) prefix_ += tokens_[i++].c;
+  for (size_t j = tokens_.size(); j > i && tokens_[j - 1].kind == Token::kChar; --j) {
+    suffix_.insert(suffix_.begin(), tokens_[j - 1].c);
+  }
+}
+
+bool Glob::Match(std::string_view t) const {
+  if (literal_) return t == literal_text_;
+  if (t.size() < prefix_.size() + suffix_.size() || t.substr(0, prefix_.size()) != prefix_ ||
+      t.substr(t.size() - suffix_.size()) != suffix_) {
+    return false;
+  }
+  // Dynamic programming from the end: next[j] says whether the tokens after
+  // the current one match t[j..]; two rows, on the stack for short texts.
   const size_t m = t.size();
-  std::vector<char> next(m + 1, 0), row(m + 1, 0);
+  constexpr size_t kStack = 1024;
+  char stack_rows[2][kStack + 1];
+  std::vector<char> heap_rows;
+  char* next = stack_rows[0];
+  char* row = stack_rows[1];
+  if (m > kStack) {
+    heap_rows.assign(2 * (m + 1), 0);
+    next = heap_rows.data();
+    row = heap_rows.data() + m + 1;
+  }
+  std::fill(next, next + m + 1, 0);
   next[m] = 1;  // no tokens left: only the empty text matches
-  for (size_t i = tokens.size(); i-- > 0;) {
-    const Token& tok = tokens[i];
+  for (size_t i = tokens_.size(); i-- > 0;) {
+    const Token& tok = tokens_[i];
     bool tail = false;  // kGlobStarSlash: some '/' at or after j ends a match
     for (size_t j = m + 1; j-- > 0;) {
       switch (tok.kind) {
@@ -140,6 +167,8 @@ bool GlobMatch(std::string_view pattern, std::string_view t) {
   }
   return next[0];
 }
+
+bool GlobMatch(std::string_view pattern, std::string_view t) { return Glob(pattern).Match(t); }
 
 std::vector<std::string> PathCandidates(std::string_view path, std::string_view cwd) {
   std::string p(path);
@@ -172,27 +201,58 @@ std::vector<std::string> PathCandidates(std::string_view path, std::string_view 
   return out;
 }
 
-PathPattern::PathPattern(std::string pattern) : pattern_(std::move(pattern)) {
+const std::vector<std::string>& CachedPathCandidates(std::string_view path, std::string_view cwd) {
+  thread_local std::map<std::pair<std::string, std::string>, std::vector<std::string>> cache;
+  std::pair<std::string, std::string> key(path, cwd);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  if (cache.size() >= 256) cache.clear();
+  return cache.emplace(std::move(key), PathCandidates(path, cwd)).first->second;
+}
+
+namespace {
+
+std::string HomeForm(std::string pattern) {
   for (std::string_view home : {"${HOME}", "$HOME"}) {
-    if (pattern_.rfind(home, 0) == 0) pattern_ = "~" + pattern_.substr(home.size());
+    if (pattern.rfind(home, 0) == 0) pattern = "~" + pattern.substr(home.size());
   }
-  while (pattern_.size() > 1 && pattern_.back() == '/') pattern_.pop_back();
-  basename_only_ = pattern_.find('/') == std::string::npos && pattern_ != "~";
+  while (pattern.size() > 1 && pattern.back() == '/') pattern.pop_back();
+  return pattern;
+}
+
+}  // namespace
+
+PathPattern::PathPattern(std::string pattern)
+    : pattern_(HomeForm(std::move(pattern))),
+      basename_only_(pattern_.find('/') == std::string::npos && pattern_ != "~"),
+      anchored_(!pattern_.empty() && (pattern_[0] == '/' || pattern_[0] == '~')),
+      glob_(pattern_),
+      anywhere_("**/" + pattern_) {
+  if (pattern_.size() > 3 && pattern_.substr(pattern_.size() - 3) == "/**") {
+    dir_.emplace(pattern_.substr(0, pattern_.size() - 3));
+  }
 }
 
 bool PathPattern::Matches(std::string_view path, std::string_view cwd) const {
-  for (const std::string& c : PathCandidates(path, cwd)) {
+  return MatchesCandidates(PathCandidates(path, cwd));
+}
+
+bool PathPattern::MatchesCandidates(const std::vector<std::string>& candidates) const {
+  for (const std::string& c : candidates) {
+    if (anchored_ && c[0] != pattern_[0]) continue;
     // The path itself and each of its parent directories.
     std::string_view cand = c;
     while (true) {
       if (basename_only_) {
         size_t slash = cand.rfind('/');
-        if (GlobMatch(pattern_, slash == std::string_view::npos ? cand : cand.substr(slash + 1))) {
+        if (glob_.Match(slash == std::string_view::npos ? cand : cand.substr(slash + 1))) {
           return true;
         }
-      } else if (pattern_[0] == '/' || pattern_[0] == '~') {
-        if (GlobMatch(pattern_, cand)) return true;
-      } else if (GlobMatch(pattern_, cand) || GlobMatch("**/" + pattern_, cand)) {
+      } else if (anchored_) {
+        // "dir/**" also names the directory itself (listing or archiving it
+        // reads what is inside).
+        if (glob_.Match(cand) || (dir_ && dir_->Match(cand))) return true;
+      } else if (glob_.Match(cand) || anywhere_.Match(cand)) {
         return true;
       }
       size_t slash = cand.rfind('/');

@@ -47,6 +47,7 @@ TEST_CASE("path patterns: base names, home, absolute and relative", "[glob]") {
   CHECK(ssh.Matches("$HOME/.ssh/known_hosts"));
   CHECK(ssh.Matches("/Users/bo/.ssh/id_ed25519"));
   CHECK_FALSE(ssh.Matches("/home/ann/ssh/config"));
+  CHECK(ssh.Matches("~/.ssh"));  // "dir/**" names the directory too
   // A directory pattern covers what is inside it.
   CHECK(PathPattern("~/.ssh").Matches("/home/ann/.ssh/id_rsa"));
   CHECK(PathPattern("/etc").Matches("/etc/passwd"));

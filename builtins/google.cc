@@ -8,6 +8,7 @@
 // google-calendar-mcp, server-gdrive). An unlisted tool behind a service's
 // prefix is denied (fail closed); other tools are left alone.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "builtins/builtin_util.h"
@@ -235,6 +236,7 @@ class GooglePolicy : public Policy {
  public:
   GooglePolicy(const Json& params, std::vector<ParamError>*, const Service* service)
       : service_(service), params_(params) {
+    for (const auto& [tool, op] : service->tools) ops_.emplace(tool, op);
     prefixes_ = StringList(params, "tool_prefixes");
     std::sort(prefixes_.begin(), prefixes_.end(),
               [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
@@ -250,9 +252,8 @@ class GooglePolicy : public Policy {
         break;
       }
     }
-    auto entry = std::find_if(service_->tools.begin(), service_->tools.end(),
-                              [&](const auto& t) { return name == t.first; });
-    if (entry == service_->tools.end()) {
+    auto entry = ops_.find(name);
+    if (entry == ops_.end()) {
       bool owned = prefixed && std::any_of(service_->owned_words.begin(),
                                            service_->owned_words.end(), [&](const char* w) {
                                              return Lower(name).find(w) != std::string::npos;
@@ -346,6 +347,7 @@ class GooglePolicy : public Policy {
   const Service* service_;
   Json params_;
   std::vector<std::string> prefixes_;
+  std::map<std::string, Op, std::less<>> ops_;
 };
 
 PolicyType MakeType(const Service* s, std::string description, ParamSchema params) {

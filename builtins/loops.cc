@@ -11,6 +11,17 @@ namespace reins {
 
 namespace {
 
+// A stable 64-bit fingerprint (FNV-1a) of a call; it lives in the policy's
+// state, so it must not change between versions or machines.
+std::string Fnv1a64Hex(std::string_view bytes) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
+  static const char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) out[i] = kHex[h & 15];
+  return out;
+}
+
 PolicyResult Escalate(const std::string& action, std::string reason) {
   return action == "deny" ? PolicyResult::Deny(std::move(reason))
                           : PolicyResult::Ask(std::move(reason));
@@ -43,8 +54,7 @@ class DetectLoop : public Policy {
     if (std::find(exempt_.begin(), exempt_.end(), tool) != exempt_.end()) {
       return std::optional<PolicyResult>();
     }
-    std::string digest =
-        Sha256Hex(CanonicalJson(Json{{"tool", tool}, {"input", event.input()}})).substr(0, 16);
+    std::string digest = Fnv1a64Hex(CanonicalJson(Json{{"tool", tool}, {"input", event.input()}}));
     Json recent = Json::array();
     if (const Json* stored = session.Get(kKey); stored && stored->is_array()) recent = *stored;
     recent.push_back(digest);

@@ -31,12 +31,13 @@ TEST_CASE("deny_trivial_to_expensive_model: trivial prompts are rerouted", "[rou
 
 TEST_CASE("deny_trivial_to_expensive_model: complex prompts keep the model", "[routing]") {
   BuiltinHarness h(kRoute);
-  for (const char* complex :
-       {"Refactor the parser so that tokens carry spans",
-        "fix this:\n```\nint main() { return 1; }\n```",
-        "Traceback (most recent call last):\n  File \"a.py\", line 3, in <module>",
-        "1. add a flag\n2. wire it into main", "why do src/a.py and src/b.py disagree?",
-        std::string(300, 'x').c_str()}) {
+  const std::string long_prompt(300, 'x');
+  for (const std::string& complex : std::vector<std::string>{
+           "Refactor the parser so that tokens carry spans",
+           "fix this:\n```\nint main() { return 1; }\n```",
+           "Traceback (most recent call last):\n  File \"a.py\", line 3, in <module>",
+           "1. add a flag\n2. wire it into main", "why do src/a.py and src/b.py disagree?",
+           long_prompt}) {
     INFO(complex);
     CHECK(h.Must(LlmRequest(complex)).verdict == Verdict::kAllow);
   }

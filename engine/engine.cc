@@ -70,7 +70,11 @@ std::string Decision::ToLine() const { return DecisionJson<nlohmann::ordered_jso
 
 Engine::Engine(LogStore* store, std::shared_ptr<const PriceTable> prices, Clock* clock,
                EngineOptions options)
-    : store_(store), prices_(std::move(prices)), clock_(clock), options_(options) {
+    : store_(store),
+      prices_(std::move(prices)),
+      clock_(clock),
+      options_(options),
+      queries_(store, options.max_query_records) {
   auto empty = PolicySet::Compose(nullptr, nullptr, nullptr);
   default_policies_ = std::move(empty).value();
 }
@@ -372,7 +376,7 @@ Status Engine::Evaluate(Slot& slot, const Event& event, Pending* p, Decision* d)
     std::lock_guard lock(mu_);
     set = slot.policies ? slot.policies : default_policies_;
   }
-  Evaluation ev = EvaluatePolicies(*set, event, st, prices_.get(), this);
+  Evaluation ev = EvaluatePolicies(*set, event, st, prices_.get(), &queries_);
 
   d->verdict = ev.verdict;
   d->reason = ev.reason;
@@ -420,19 +424,18 @@ Status Engine::Evaluate(Slot& slot, const Event& event, Pending* p, Decision* d)
   return Status::OK();
 }
 
-Result<double> Engine::UserSpend(std::string_view user, std::string_view day) const {
+Result<double> StoreQueries::UserSpend(std::string_view user, std::string_view day) const {
   return store_->UserSpend(user, day);
 }
 
-Result<Json> Engine::UserValue(std::string_view user, std::string_view policy,
-                               std::string_view key) const {
+Result<Json> StoreQueries::UserValue(std::string_view user, std::string_view policy,
+                                     std::string_view key) const {
   return store_->UserValue(user, policy, key);
 }
 
-Status Engine::Events(std::string_view session, const EventQuery& query,
-                      const std::function<bool(const Record&)>& fn) const {
-  int64_t limit = query.limit > 0 ? std::min(query.limit, options_.max_query_records)
-                                  : options_.max_query_records;
+Status StoreQueries::Events(std::string_view session, const EventQuery& query,
+                            const std::function<bool(const Record&)>& fn) const {
+  int64_t limit = query.limit > 0 ? std::min(query.limit, max_records_) : max_records_;
   int64_t delivered = 0;
   return store_->Scan(session, query.since, 0, [&](const Record& r) {
     if (r.kind != RecordKind::kEvent) return true;

@@ -59,12 +59,12 @@ struct Decision {
   std::string ToLine() const;
 };
 
-class Engine : private QueryContext {
+class Engine {
  public:
   // `store`, `clock` must outlive the engine. `prices` may be shared.
   Engine(LogStore* store, std::shared_ptr<const PriceTable> prices, Clock* clock,
          EngineOptions options = {});
-  ~Engine() override;
+  ~Engine();
 
   // Policies for sessions that have none of their own. Replacing them takes
   // effect from the next event; events in flight finish with the old set.
@@ -99,17 +99,11 @@ class Engine : private QueryContext {
   Status CollectAncestors(Slot& slot, const Event& event,
                           std::vector<std::shared_ptr<Slot>>* ancestors);
 
-  // QueryContext
-  Result<double> UserSpend(std::string_view user, std::string_view day) const override;
-  Result<Json> UserValue(std::string_view user, std::string_view policy,
-                         std::string_view key) const override;
-  Status Events(std::string_view session, const EventQuery& query,
-                const std::function<bool(const Record&)>& fn) const override;
-
   LogStore* store_;
   std::shared_ptr<const PriceTable> prices_;
   Clock* clock_;
   EngineOptions options_;
+  StoreQueries queries_;
 
   std::mutex mu_;  // guards slots_ and default_policies_
   std::unordered_map<std::string, std::shared_ptr<Slot>> slots_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/event.h"
+#include "engine/log_store.h"
 #include "engine/pricing.h"
 #include "engine/record.h"
 #include "engine/session_state.h"
@@ -37,6 +38,22 @@ class QueryContext {
   // Event records of `session` matching `query`, oldest first, bounded.
   virtual Status Events(std::string_view session, const EventQuery& query,
                         const std::function<bool(const Record&)>& fn) const = 0;
+};
+
+// The QueryContext of a LogStore: what the engine hands to policies.
+class StoreQueries : public QueryContext {
+ public:
+  // At most `max_records` records per Events() call.
+  StoreQueries(LogStore* store, int64_t max_records) : store_(store), max_records_(max_records) {}
+  Result<double> UserSpend(std::string_view user, std::string_view day) const override;
+  Result<Json> UserValue(std::string_view user, std::string_view policy,
+                         std::string_view key) const override;
+  Status Events(std::string_view session, const EventQuery& query,
+                const std::function<bool(const Record&)>& fn) const override;
+
+ private:
+  LogStore* store_;
+  int64_t max_records_;
 };
 
 class SessionView {
