@@ -44,8 +44,9 @@ Event MakeToolCall(int64_t i) {
   return std::move(e).value();
 }
 
-// One tool_call through Engine::Submit. Arg 0: policies (0 none, 1 the
-// benchmark set in bench/policies.yaml); arg 1: log (0 in memory, 1 file NORMAL, 2 file FULL).
+// One tool_call through Engine::Submit, from one thread. Arg 0: policies (0
+// none, 1 bench/policies.yaml); arg 1: log (0 in memory, 1 file NORMAL, 2
+// file FULL); arg 2: group commit (off, on; alone it can only add cost).
 void BM_SubmitToolCall(benchmark::State& state) {
   std::string path = ":memory:";
   std::string dir = std::filesystem::temp_directory_path() / "reins-bench";
@@ -57,6 +58,7 @@ void BM_SubmitToolCall(benchmark::State& state) {
   }
   SqliteOptions opts;
   opts.durability = state.range(1) == 2 ? Durability::kFull : Durability::kNormal;
+  opts.group_commit = state.range(2) != 0;
   auto store = OpenSqliteLogStore(path, opts);
   ManualClock clock(0);
   // No tool cap: the limit would turn every call into a deny.
@@ -72,11 +74,13 @@ void BM_SubmitToolCall(benchmark::State& state) {
   if (state.range(1) > 0) std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_SubmitToolCall)
-    ->ArgNames({"policies", "log"})
-    ->Args({0, 0})
-    ->Args({1, 0})
-    ->Args({1, 1})
-    ->Args({1, 2});
+    ->ArgNames({"policies", "log", "group"})
+    ->Args({0, 0, 0})
+    ->Args({1, 0, 0})
+    ->Args({1, 1, 0})
+    ->Args({1, 1, 1})
+    ->Args({1, 2, 0})
+    ->Args({1, 2, 1});
 
 // Policy evaluation alone (no log) for a tool_call against bench/policies.yaml.
 void BM_EvaluateToolCall(benchmark::State& state) {

@@ -111,6 +111,9 @@ struct SqliteOptions {
   Durability durability = Durability::kNormal;
   int busy_timeout_ms = 5000;  // how long to wait for another process's lock
   bool read_only = false;
+  // Concurrent appends share one transaction (one commit, one sync) instead
+  // of one each; every Append still returns only after its records commit.
+  bool group_commit = true;
 };
 
 // Opens (creating and migrating if needed) a SQLite log at `path`;

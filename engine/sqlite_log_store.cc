@@ -25,6 +25,8 @@
 // events. The database runs in WAL mode; synchronous=NORMAL (default) or FULL.
 #include <sqlite3.h>
 
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 
 #include "engine/log_store.h"
@@ -138,17 +140,34 @@ class SqliteLogStore : public LogStore {
 
  private:
   Status Migrate();
+  Status InsertLocked(const std::vector<const Record*>& records);
+  Status Exec(SqliteStmt& stmt);
   Status IndexRecord(const Record& r);
   Status IndexUserUpdates(const Record& r);
 
-  std::mutex mu_;
+  // Appends waiting for group commit; the front one leads.
+  struct Writer {
+    explicit Writer(const std::vector<const Record*>* r) : records(r) {}
+    const std::vector<const Record*>* records;
+    Status status;
+    bool done = false;
+    std::condition_variable cv;
+  };
+  static constexpr size_t kMaxGroup = 512;
+  bool group_commit_ = false;
+  std::mutex queue_mu_;
+  std::deque<Writer*> writers_;
+
+  std::mutex mu_;  // the connection
   SqliteDb db_;
-  SqliteStmt begin_, commit_, rollback_, insert_event_, prev_exists_, insert_session_,
-      update_session_start_, end_session_, upsert_spend_, scan_, user_spend_, get_session_,
-      user_of_session_, get_user_value_, put_user_value_, delete_user_value_;
+  SqliteStmt savepoint_, release_, rollback_to_, begin_, commit_, rollback_, insert_event_,
+      prev_exists_, insert_session_, update_session_start_, end_session_, upsert_spend_, scan_,
+      user_spend_, get_session_, user_of_session_, get_user_value_, put_user_value_,
+      delete_user_value_;
 };
 
 Status SqliteLogStore::Init(const SqliteOptions& options) {
+  group_commit_ = options.group_commit;
   REINS_RETURN_IF_ERROR(
       db_.Exec("PRAGMA busy_timeout=" + std::to_string(options.busy_timeout_ms) + ";"));
   if (!options.read_only) {
@@ -163,6 +182,9 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
     const char* sql;
   } statements[] = {
       {&begin_, "BEGIN IMMEDIATE"},
+      {&savepoint_, "SAVEPOINT append"},
+      {&release_, "RELEASE append"},
+      {&rollback_to_, "ROLLBACK TO append"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
       {&insert_event_,
@@ -313,19 +335,12 @@ Status SqliteLogStore::IndexUserUpdates(const Record& r) {
   return Status::OK();
 }
 
-Status SqliteLogStore::Append(const std::vector<const Record*>& records) {
-  if (records.empty()) return Status::OK();
-  std::lock_guard lock(mu_);
-  {
-    StmtScope scope(begin_);
-    REINS_RETURN_IF_ERROR(begin_.StepDone());
-  }
-  Status st;
-  for (size_t i = 0; i < records.size() && st.ok(); ++i) {
+Status SqliteLogStore::InsertLocked(const std::vector<const Record*>& records) {
+  for (size_t i = 0; i < records.size(); ++i) {
     const Record& r = *records[i];
     if (r.hash.empty() || r.body_text.empty()) {
-      st = Status::Internal("record " + r.session + ":" + std::to_string(r.seq) + " is not sealed");
-      break;
+      return Status::Internal("record " + r.session + ":" + std::to_string(r.seq) +
+                              " is not sealed");
     }
     StmtScope insert_event_scope(insert_event_);
     insert_event_.Bind(1, r.session).Bind(2, r.seq).Bind(3, RecordKindName(r.kind));
@@ -334,39 +349,86 @@ Status SqliteLogStore::Append(const std::vector<const Record*>& records) {
                        : r.kind == RecordKind::kDecision ? JsonString(r.body, "verdict")
                                                          : std::string();
     insert_event_.Bind(4, type).Bind(5, r.ts).Bind(6, r.body_text).Bind(7, r.hash);
-    st = insert_event_.StepDone();
+    Status st = insert_event_.StepDone();
     if (st.code() == Status::Code::kAlreadyExists) {
-      st = Status::Conflict("session '" + r.session + "' already has record " +
-                            std::to_string(r.seq) + " (another writer appended first)");
-      break;
+      return Status::Conflict("session '" + r.session + "' already has record " +
+                              std::to_string(r.seq) + " (another writer appended first)");
     }
-    if (!st.ok()) break;
+    REINS_RETURN_IF_ERROR(st);
     // A chain must continue from the stored head: record 1 or the successor
     // of a stored record. (A gap would mean the caller's head is stale.)
     if (r.seq > 1 && (i == 0 || records[i - 1]->session != r.session)) {
       StmtScope prev_exists_scope(prev_exists_);
       prev_exists_.Bind(1, r.session).Bind(2, r.seq - 1);
       auto has = prev_exists_.StepRow();
-      if (!has.ok()) {
-        st = has.status();
-      } else if (!*has) {
-        st = Status::Conflict("session '" + r.session + "' has no record " +
-                              std::to_string(r.seq - 1) + " to continue from");
+      if (!has.ok()) return has.status();
+      if (!*has) {
+        return Status::Conflict("session '" + r.session + "' has no record " +
+                                std::to_string(r.seq - 1) + " to continue from");
       }
-      if (!st.ok()) break;
     }
-    st = IndexRecord(r);
-  }
-  if (st.ok()) {
-    StmtScope scope(commit_);
-    st = commit_.StepDone();
-  }
-  if (!st.ok()) {
-    StmtScope scope(rollback_);
-    (void)rollback_.StepDone();
-    return st;
+    REINS_RETURN_IF_ERROR(IndexRecord(r));
   }
   return Status::OK();
+}
+
+Status SqliteLogStore::Exec(SqliteStmt& stmt) {
+  StmtScope scope(stmt);
+  return stmt.StepDone();
+}
+
+Status SqliteLogStore::Append(const std::vector<const Record*>& records) {
+  if (records.empty()) return Status::OK();
+  if (!group_commit_) {
+    std::lock_guard lock(mu_);
+    REINS_RETURN_IF_ERROR(Exec(begin_));
+    Status st = InsertLocked(records);
+    if (st.ok()) st = Exec(commit_);
+    if (!st.ok()) (void)Exec(rollback_);
+    return st;
+  }
+  // Group commit, as LevelDB's writer queue does it: appends queue up; the
+  // first in line commits everything queued behind it in one transaction,
+  // each append in its own savepoint so that one conflict does not fail the
+  // others; then it hands the lead to the next in line.
+  Writer w(&records);
+  std::unique_lock q(queue_mu_);
+  writers_.push_back(&w);
+  w.cv.wait(q, [&] { return w.done || writers_.front() == &w; });
+  if (w.done) return w.status;
+  std::vector<Writer*> batch;
+  for (Writer* x : writers_) {
+    if (batch.size() >= kMaxGroup) break;
+    batch.push_back(x);
+  }
+  q.unlock();
+  Status commit;
+  {
+    std::lock_guard lock(mu_);
+    commit = Exec(begin_);
+    for (Writer* x : batch) {
+      if (!commit.ok()) break;
+      x->status = Exec(savepoint_);
+      if (x->status.ok()) x->status = InsertLocked(*x->records);
+      if (x->status.ok()) {
+        x->status = Exec(release_);
+      } else {
+        (void)Exec(rollback_to_);
+        (void)Exec(release_);
+      }
+    }
+    if (commit.ok()) commit = Exec(commit_);
+    if (!commit.ok()) (void)Exec(rollback_);
+  }
+  q.lock();
+  for (Writer* x : batch) {
+    if (!commit.ok()) x->status = commit;
+    writers_.pop_front();
+    x->done = true;
+    if (x != &w) x->cv.notify_one();
+  }
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  return w.status;
 }
 
 Status SqliteLogStore::Scan(std::string_view session, int64_t after_seq, int64_t limit,
