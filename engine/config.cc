@@ -428,8 +428,8 @@ void AddDefaults(const Ctx& ctx, const EngineSettings& settings, PolicyLayer* la
     auto params = ValidateParams(type->params, d.params(dc), &errors);
     auto policy = params.ok() ? type->create(*params, &errors) : params.status();
     if (!policy.ok()) {
-      ctx.errors->push_back({ctx.source, 0, 0, "default policy '" + d.name + "': " +
-                                                   policy.status().message()});
+      ctx.errors->push_back(
+          {ctx.source, 0, 0, "default policy '" + d.name + "': " + policy.status().message()});
       continue;
     }
     PolicyEntry e;

@@ -322,6 +322,31 @@ Status Engine::ResolveApproval(Slot& slot, const Event& event, Pending* p, Decis
       {"op", "resolved"}, {"id", approval_id}, {"approved", approved}, {"event_seq", event.seq()}};
   if (!by.empty()) resolved["by"] = by;
   if (!note.empty()) resolved["note"] = note;
+  // A grant: the same policies' asks about the same kinds of action pass
+  // for the session, or for a while.
+  std::string grant = StringField(event, "grant");
+  bool granted = false;
+  if (!grant.empty() && grant != "once") {
+    TimeUs expires = 0;
+    if (grant != "session") {
+      auto d = ParseDuration(grant);
+      if (!d.ok() || *d <= 0) {
+        return Status::InvalidArgument(
+            "grant must be once, session or a duration such as 15m; got '" + grant + "'");
+      }
+      expires = event.ts() + *d;
+    }
+    if (approved) {
+      Json grants = Json::array();
+      for (const auto& [policy, kind] : pending.kinds.items()) {
+        grants.push_back({{"policy", policy},
+                          {"kind", kind},
+                          {"expires_at", expires ? FormatRfc3339(expires) : ""}});
+      }
+      resolved["grants"] = std::move(grants);
+      granted = true;
+    }
+  }
   p->Add(RecordKind::kApproval, event.ts(), std::move(resolved));
   if (approved && !pending.withheld.empty()) {
     p->Add(RecordKind::kState, event.ts(),
@@ -330,7 +355,7 @@ Status Engine::ResolveApproval(Slot& slot, const Event& event, Pending* p, Decis
 
   d->verdict = approved ? Verdict::kAllow : Verdict::kDeny;
   d->reason = std::string(approved ? "approved" : "denied") + (by.empty() ? "" : " by " + by) +
-              (note.empty() ? "" : ": " + note);
+              (note.empty() ? "" : ": " + note) + (granted ? " (granted for " + grant + ")" : "");
   d->policies = pending.policies;
   d->approval_id = approval_id;
   {
@@ -414,7 +439,8 @@ Status Engine::Evaluate(Slot& slot, const Event& event, Pending* p, Decision* d)
                     {"policies", ev.policies},
                     {"reason", ev.reason},
                     {"expires_at", FormatRfc3339(event.ts() + timeout)},
-                    {"withheld", ev.updates}};
+                    {"withheld", ev.updates},
+                    {"kinds", ev.kinds}};
     if (!event.tool().empty()) request["tool"] = event.tool();
     if (!ev.patch.is_null()) request["patch"] = ev.patch;
     p->Add(RecordKind::kApproval, event.ts(), std::move(request));

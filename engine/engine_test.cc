@@ -149,6 +149,33 @@ TEST_CASE("policy notes and failures are recorded as note records", "[engine]") 
   CHECK(notes[1] == Json{{"source", "engine"}, {"message", "policy 'broken' failed: no disk"}});
 }
 
+TEST_CASE("grants let the same kind of ask pass for the session or a while", "[engine][approval]") {
+  Harness h("  gate: {use: scripted, with: {verdict: ask, reason: check, increment: n}}\n");
+  h.Must(ToolCall("Bash"), kStart);
+  Json approve = Approval(true, "s:1");
+  approve["grant"] = "15m";
+  Decision a = h.Must(approve, kStart + kSecond);
+  CHECK(a.reason == "approved by bob (granted for 15m)");
+  Decision d = h.Must(ToolCall("Bash"), kStart + 60 * kSecond);
+  CHECK(d.verdict == Verdict::kAllow);
+  CHECK(d.policies == std::vector<std::string>{"gate"});
+  // The granted ask's updates apply at once, as an approval's would.
+  CHECK(*h.State().PolicyValue("server:gate", "n") == 2);
+  // Another kind of action still asks; so does the same one after 15 minutes.
+  CHECK(h.Must(ToolCall("Write"), kStart + 61 * kSecond).verdict == Verdict::kAsk);
+  CHECK(h.Must(ToolCall("Bash"), kStart + 16 * 60 * kSecond).verdict == Verdict::kAsk);
+  Json forever = Approval(true, "");
+  forever["grant"] = "session";
+  h.Must(forever, kStart + 17 * 60 * kSecond);
+  CHECK(h.Must(ToolCall("Bash"), kStart + 48 * 3600 * kSecond).verdict == Verdict::kAllow);
+  Json bad = Approval(true, "");
+  bad["grant"] = "forever";
+  h.Must(ToolCall("Read"), kStart + 49 * 3600 * kSecond);
+  auto r = h.Send(bad, kStart + 49 * 3600 * kSecond);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("grant must be once, session or a duration") == 0);
+}
+
 TEST_CASE("a restarted engine recovers every session from the log", "[engine]") {
   TempDir dir;
   std::string path = dir.File("log.db");
@@ -262,6 +289,9 @@ TEST_CASE("property: replaying a log reproduces its decisions and state", "[engi
         auto folded = Engine::Fold(h.store.get(), s);
         REQUIRE(folded.ok());
         CHECK(folded->ToJson() == live);  // incremental == fresh fold
+        auto restored = SessionState::FromJson(Json::parse(CanonicalJson(live)));
+        REQUIRE(restored.ok());
+        CHECK(restored->ToJson() == live);  // a snapshot restores the same state
         CHECK(h.store->Verify(s)->ok());
         states[s] = live;
       }

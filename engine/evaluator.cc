@@ -75,7 +75,17 @@ Evaluation EvaluatePolicies(const PolicySet& set, const Event& original, const S
     }
     if (!result->has_value()) continue;
 
-    const PolicyResult& r = **result;
+    PolicyResult& r = **result;
+    std::string kind;
+    if (r.verdict == Verdict::kAsk) {
+      kind = !r.kind.empty() ? r.kind
+                             : std::string(event.type_name()) +
+                                   (event.tool().empty() ? "" : ":" + std::string(event.tool()));
+      if (const Grant* g = state.FindGrant(entry.name, kind, event.ts())) {
+        r.verdict = Verdict::kAllow;
+        r.reason = "granted by approval " + g->approval_id + ": " + r.reason;
+      }
+    }
     ev.results.push_back(
         {{"policy", entry.name}, {"verdict", VerdictName(r.verdict)}, {"reason", r.reason}});
     for (const StateUpdate& u : r.updates) {
@@ -92,6 +102,7 @@ Evaluation EvaluatePolicies(const PolicySet& set, const Event& original, const S
         return ev;
       case Verdict::kAsk:
         askers.emplace_back(entry.name, r.reason);
+        ev.kinds[entry.name] = kind;
         if (asked_first) {
           ev.ask_timeout = entry.ask_timeout;
           asked_first = false;

@@ -12,6 +12,10 @@
 //     with "policy 'NAME' failed: ..." unless its entry says on_error: allow,
 //     in which case it counts as no answer. Either way the failure is logged.
 //
+// Grants: an ask from a policy about a kind of action that an earlier
+// approval granted for the session (or a while) counts as allow, with the
+// grant named in the results.
+//
 // State updates: on allow and modify, every answering policy's updates apply;
 // on deny, those of the policies evaluated before the denier plus the
 // denier's own (a failing policy contributes none); on ask, none now: they
@@ -37,6 +41,7 @@ struct Evaluation {
   Json updates = Json::array();
   TimeUs ask_timeout = 0;             // ask: the first asking policy's timeout (0: default)
   std::vector<std::string> failures;  // one message per failed policy
+  Json kinds = Json::object();        // ask: asking policy -> kind of action
   // Notes policies logged through SessionView::Log: {"policy", "message"}.
   Json notes = Json::array();
 };

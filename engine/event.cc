@@ -86,7 +86,8 @@ const std::array<TypeSchema, kEventTypeCount>& Schemas() {
       {{{"approval_id", Kind::kString, false},
         {"approved", Kind::kBool, true},
         {"by", Kind::kString, false},
-        {"note", Kind::kString, false}}},
+        {"note", Kind::kString, false},
+        {"grant", Kind::kString, false}}},
       // session_end
       {{{"reason", Kind::kString, false}}},
   }};

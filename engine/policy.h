@@ -77,6 +77,10 @@ struct PolicyResult {
   std::string reason;
   Json patch;  // kModify only: JSON merge patch applied to the event
   std::vector<StateUpdate> updates;
+  // kAsk: the kind of action asked about, which an approval's grant covers
+  // ("git push", "threshold"). Empty: the event type and tool
+  // ("tool_call:Bash").
+  std::string kind;
 
   static PolicyResult Allow(std::string reason = {}) {
     return Make(Verdict::kAllow, std::move(reason));

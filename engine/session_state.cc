@@ -192,6 +192,7 @@ Status SessionState::ApplyApproval(const Record& record) {
     if (!expires.ok()) return Status::Corruption("approval request: " + expires.status().message());
     p.expires_at = *expires;
     p.withheld = a.value("withheld", Json::array());
+    p.kinds = a.value("kinds", Json::object());
     pending_approvals[approval_id] = std::move(p);
     return Status::OK();
   }
@@ -215,6 +216,20 @@ Status SessionState::ApplyApproval(const Record& record) {
     r.outcome = approved ? "approved" : "denied";
     r.by = StringOf(a, "by");
     ++(approved ? approvals_approved : approvals_denied);
+    if (auto g = a.find("grants"); approved && g != a.end()) {
+      // Expired grants leave as new ones come, so the list stays short.
+      std::erase_if(grants,
+                    [&](const Grant& x) { return x.expires_at && x.expires_at <= record.ts; });
+      for (const Json& x : *g) {
+        TimeUs expires = 0;
+        if (std::string e = StringOf(x, "expires_at"); !e.empty()) {
+          auto t = ParseRfc3339(e);
+          if (!t.ok()) return Status::Corruption("grant: " + t.status().message());
+          expires = *t;
+        }
+        grants.push_back({approval_id, StringOf(x, "policy"), StringOf(x, "kind"), expires});
+      }
+    }
   }
   pending_approvals.erase(it);
   resolved_approvals.push_back(std::move(r));
@@ -247,67 +262,6 @@ const Json* SessionState::PolicyValue(std::string_view policy, std::string_view 
   if (it == policy_state.end()) return nullptr;
   auto v = it->second.find(key);
   return v == it->second.end() ? nullptr : &*v;
-}
-
-Json SessionState::ToJson() const {
-  Json models = Json::object();
-  for (const auto& [name, mt] : by_model) {
-    models[name] = {{"cost_usd", mt.cost_usd}, {"tokens", mt.tokens.ToJson()}, {"calls", mt.calls}};
-  }
-  Json recent = Json::array();
-  for (const RecentToolCall& c : recent_tool_calls) {
-    recent.push_back(
-        {{"seq", c.seq}, {"tool", c.tool}, {"call_id", c.call_id}, {"verdict", c.verdict}});
-  }
-  Json pending = Json::array();
-  for (const auto& [pid, p] : pending_approvals) {
-    pending.push_back({{"id", p.id},
-                       {"event_seq", p.event_seq},
-                       {"event_type", p.event_type},
-                       {"tool", p.tool},
-                       {"policies", p.policies},
-                       {"reason", p.reason},
-                       {"requested_at", FormatRfc3339(p.requested_at)},
-                       {"expires_at", FormatRfc3339(p.expires_at)},
-                       {"withheld", p.withheld}});
-  }
-  Json resolved = Json::array();
-  for (const ResolvedApproval& r : resolved_approvals) {
-    resolved.push_back({{"id", r.id},
-                        {"outcome", r.outcome},
-                        {"by", r.by},
-                        {"policies", r.policies},
-                        {"requested_at", FormatRfc3339(r.requested_at)},
-                        {"resolved_at", FormatRfc3339(r.resolved_at)}});
-  }
-  return {{"session", id},
-          {"user", user},
-          {"agent", agent},
-          {"harness", harness},
-          {"model", model},
-          {"cwd", cwd},
-          {"parent", parent},
-          {"started_at", started_at ? FormatRfc3339(started_at) : ""},
-          {"last_ts", last_ts ? FormatRfc3339(last_ts) : ""},
-          {"ended", ended},
-          {"cost_usd", cost_usd},
-          {"own_cost_usd", own_cost_usd},
-          {"tokens", tokens.ToJson()},
-          {"models", models},
-          {"unpriced_models", unpriced_models},
-          {"turns", turns},
-          {"tool_calls_total", tool_calls_total},
-          {"tool_calls", tool_calls},
-          {"recent_tool_calls", recent},
-          {"pending_approvals", pending},
-          {"resolved_approvals", resolved},
-          {"approvals",
-           {{"approved", approvals_approved},
-            {"denied", approvals_denied},
-            {"expired", approvals_expired}}},
-          {"policy_state", policy_state},
-          {"last_seq", last_seq},
-          {"last_hash", last_hash}};
 }
 
 }  // namespace reins

@@ -63,6 +63,16 @@ struct PendingApproval {
   TimeUs requested_at = 0;
   TimeUs expires_at = 0;
   Json withheld = Json::array();  // state updates that apply if approved
+  Json kinds = Json::object();    // asking policy -> the kind of action it asked about
+};
+
+// A standing approval: asks of `policy` about `kind` pass until `expires_at`
+// (0: for the rest of the session). Created by approving with a grant.
+struct Grant {
+  std::string approval_id;
+  std::string policy;
+  std::string kind;
+  TimeUs expires_at = 0;
 };
 
 struct ResolvedApproval {
@@ -92,8 +102,13 @@ class SessionState {
   // This policy's stored value for `key`, or nullptr.
   const Json* PolicyValue(std::string_view policy, std::string_view key) const;
 
-  // The whole state as deterministic JSON.
+  // The whole state as deterministic JSON, and back (snapshots): FromJson of
+  // ToJson gives an equal state.
   Json ToJson() const;
+  static Result<SessionState> FromJson(const Json& j);
+
+  // Whether a grant covers an ask of `policy` about `kind` at time `now`.
+  const Grant* FindGrant(std::string_view policy, std::string_view kind, TimeUs now) const;
 
   // --- identity
   std::string id;
@@ -119,6 +134,7 @@ class SessionState {
   std::map<std::string, PendingApproval, std::less<>> pending_approvals;
   std::deque<ResolvedApproval> resolved_approvals;  // the most recent ones
   int64_t approvals_approved = 0, approvals_denied = 0, approvals_expired = 0;
+  std::vector<Grant> grants;
 
   // --- policy key-value stores, by policy state key ("layer:name")
   std::map<std::string, Json, std::less<>> policy_state;
