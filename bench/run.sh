@@ -8,6 +8,8 @@ cd "$here/.."
 echo "== machine: $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "== commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 "$build/bench/engine_bench" --benchmark_min_time=0.5 | tee "$build/engine_bench.out"
+"$build/bench/lua_bench" --benchmark_min_time=0.5 | tee "$build/lua_bench.out"
 "$build/bench/eval_throughput" "$build/cli/reins" 100000 | tee "$build/eval_throughput.out"
 echo "== figures"
-grep -E '^[A-Za-z_0-9]+ [0-9.e+-]+ [^ ]+$' "$build/engine_bench.out" "$build/eval_throughput.out" | cut -d: -f2
+grep -E '^[A-Za-z_0-9]+ [0-9.e+-]+ [^ ]+$' "$build/engine_bench.out" "$build/lua_bench.out" \
+  "$build/eval_throughput.out" | cut -d: -f2

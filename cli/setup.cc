@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "builtins/builtins.h"
+#include "scripts/lua_loader.h"
 
 namespace reins {
 
@@ -11,8 +12,9 @@ const PolicyRegistry& DefaultRegistry() {
   static const PolicyRegistry* registry = [] {
     auto* r = new PolicyRegistry();
     Status st = RegisterBuiltins(r);
+    if (st.ok()) st = RegisterLuaLoader(r);
     if (!st.ok()) {
-      fprintf(stderr, "reins: registering builtins failed: %s\n", st.ToString().c_str());
+      fprintf(stderr, "reins: registering policies failed: %s\n", st.ToString().c_str());
       std::abort();
     }
     return r;
@@ -27,12 +29,12 @@ std::optional<LoadedConfig> LoadLayers(const std::string& server, const std::str
   LoadedConfig out;
   out.settings.prices = std::make_shared<PriceTable>(PriceTable::Builtin());
   std::optional<PolicyLayer> server_layer, agent_layer, session_layer;
-  if (!server.empty()) {
-    auto c = loader.LoadServer(server, &errors);
-    if (c.ok()) {
-      out.settings = c->settings;
-      server_layer = std::move(c->policies);
-    }
+  // Without a server file, an empty one: the defaults (self_protect) apply.
+  auto c = server.empty() ? loader.ParseServer("", "<defaults>", ".", &errors)
+                          : loader.LoadServer(server, &errors);
+  if (c.ok()) {
+    out.settings = c->settings;
+    server_layer = std::move(c->policies);
   }
   if (!agent.empty()) {
     auto a = loader.LoadAgent(agent, &errors);

@@ -424,6 +424,12 @@ void AddDefaults(const Ctx& ctx, const EngineSettings& settings, PolicyLayer* la
     if (!ctx.source.empty() && ctx.source[0] != '<') {
       dc.config_files.push_back(fs::absolute(ctx.source).lexically_normal().string());
     }
+    // Scripts the layer loads (`lua: FILE` entries) are configuration too.
+    for (const PolicyEntry& e : layer->entries) {
+      if (size_t colon = e.type.find(':'); colon != std::string::npos) {
+        dc.config_files.push_back(e.type.substr(colon + 1));
+      }
+    }
     std::vector<ParamError> errors;
     auto params = ValidateParams(type->params, d.params(dc), &errors);
     auto policy = params.ok() ? type->create(*params, &errors) : params.status();

@@ -462,14 +462,7 @@ Result<Json> StoreQueries::UserValue(std::string_view user, std::string_view pol
 Status StoreQueries::Events(std::string_view session, const EventQuery& query,
                             const std::function<bool(const Record&)>& fn) const {
   int64_t limit = query.limit > 0 ? std::min(query.limit, max_records_) : max_records_;
-  int64_t delivered = 0;
-  return store_->Scan(session, query.since, 0, [&](const Record& r) {
-    if (r.kind != RecordKind::kEvent) return true;
-    if (!query.type.empty() && r.body.value("type", "") != query.type) return true;
-    if (!query.tool.empty() && r.body.value("tool", "") != query.tool) return true;
-    ++delivered;
-    return fn(r) && delivered < limit;
-  });
+  return store_->ScanEvents(session, query.type, query.tool, query.since, limit, fn);
 }
 
 }  // namespace reins

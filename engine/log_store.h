@@ -88,6 +88,14 @@ class LogStore {
   virtual Status Scan(std::string_view session, int64_t after_seq, int64_t limit,
                       const std::function<bool(const Record&)>& fn) = 0;
 
+  // Calls `fn` for the event records of `session` with seq > after_seq whose
+  // event type is `type` and tool is `tool` (empty: any), oldest first, at
+  // most `limit`, until `fn` returns false. Filters run in the store, so
+  // records that do not match are never read.
+  virtual Status ScanEvents(std::string_view session, std::string_view type, std::string_view tool,
+                            int64_t after_seq, int64_t limit,
+                            const std::function<bool(const Record&)>& fn) = 0;
+
   // Recomputes the session's hash chain from record 1 and reports the first
   // record that does not verify (a changed body, a gap, a reordering).
   virtual Result<VerifyReport> Verify(std::string_view session) = 0;

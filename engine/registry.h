@@ -24,7 +24,7 @@ using PolicyLoader = std::function<Result<PolicyType>(const std::string& path)>;
 // What a default policy may need to know about the deployment it protects.
 struct DefaultContext {
   std::string db_path;                    // the session log ("" when in memory)
-  std::vector<std::string> config_files;  // configuration files in effect
+  std::vector<std::string> config_files;  // configuration files and scripts in effect
 };
 
 // A policy that is on unless the server layer configures its type itself

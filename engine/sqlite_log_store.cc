@@ -130,6 +130,9 @@ class SqliteLogStore : public LogStore {
   using LogStore::Append;
   Status Scan(std::string_view session, int64_t after_seq, int64_t limit,
               const std::function<bool(const Record&)>& fn) override;
+  Status ScanEvents(std::string_view session, std::string_view type, std::string_view tool,
+                    int64_t after_seq, int64_t limit,
+                    const std::function<bool(const Record&)>& fn) override;
   Result<VerifyReport> Verify(std::string_view session) override;
   Result<std::optional<SessionSummary>> GetSession(std::string_view id) override;
   Status ListSessions(const SessionQuery& query,
@@ -141,6 +144,8 @@ class SqliteLogStore : public LogStore {
  private:
   Status Migrate();
   Status InsertLocked(const std::vector<const Record*>& records);
+  Status DeliverRows(SqliteStmt& q, std::string_view session,
+                     const std::function<bool(const Record&)>& fn);
   Status Exec(SqliteStmt& stmt);
   Status IndexRecord(const Record& r);
   Status IndexUserUpdates(const Record& r);
@@ -163,7 +168,7 @@ class SqliteLogStore : public LogStore {
   SqliteStmt savepoint_, release_, rollback_to_, begin_, commit_, rollback_, insert_event_,
       prev_exists_, insert_session_, update_session_start_, end_session_, upsert_spend_, scan_,
       user_spend_, get_session_, user_of_session_, get_user_value_, put_user_value_,
-      delete_user_value_;
+      delete_user_value_, scan_events_;
 };
 
 Status SqliteLogStore::Init(const SqliteOptions& options) {
@@ -214,6 +219,10 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
        "LIMIT ?"},
       {&user_spend_, "SELECT COALESCE(SUM(cost_usd), 0) FROM spend WHERE user = ? AND day = ?"},
       {&user_of_session_, "SELECT user FROM sessions WHERE id = ?"},
+      {&scan_events_,
+       "SELECT seq, kind, ts, body, hash FROM events WHERE session = ?1 AND seq > ?2 AND kind = "
+       "'event' AND (?3 = '' OR type = ?3) AND (?4 = '' OR json_extract(body, '$.tool') = ?4) "
+       "ORDER BY seq LIMIT ?5"},
       {&get_user_value_, "SELECT value FROM user_state WHERE user = ? AND policy = ? AND key = ?"},
       {&put_user_value_,
        "INSERT INTO user_state(user, policy, key, value) VALUES(?1, ?2, ?3, ?4) "
@@ -431,27 +440,25 @@ Status SqliteLogStore::Append(const std::vector<const Record*>& records) {
   return w.status;
 }
 
-Status SqliteLogStore::Scan(std::string_view session, int64_t after_seq, int64_t limit,
-                            const std::function<bool(const Record&)>& fn) {
-  std::lock_guard lock(mu_);
-  StmtScope scan_scope(scan_);
-  scan_.Bind(1, session).Bind(2, after_seq).Bind(3, limit > 0 ? limit : -1);
+// Delivers the rows of a statement selecting (seq, kind, ts, body, hash).
+Status SqliteLogStore::DeliverRows(SqliteStmt& q, std::string_view session,
+                                   const std::function<bool(const Record&)>& fn) {
   while (true) {
-    auto row = scan_.StepRow();
+    auto row = q.StepRow();
     if (!row.ok()) return row.status();
     if (!*row) break;
     Record r;
     r.session = std::string(session);
-    r.seq = scan_.ColumnInt(0);
-    auto kind = RecordKindFromName(scan_.ColumnText(1));
+    r.seq = q.ColumnInt(0);
+    auto kind = RecordKindFromName(q.ColumnText(1));
     if (!kind) {
       return Status::Corruption("session '" + r.session + "' record " + std::to_string(r.seq) +
-                                ": unknown kind '" + std::string(scan_.ColumnText(1)) + "'");
+                                ": unknown kind '" + std::string(q.ColumnText(1)) + "'");
     }
     r.kind = *kind;
-    r.ts = scan_.ColumnInt(2);
-    r.body_text = std::string(scan_.ColumnText(3));
-    r.hash = std::string(scan_.ColumnText(4));
+    r.ts = q.ColumnInt(2);
+    r.body_text = std::string(q.ColumnText(3));
+    r.hash = std::string(q.ColumnText(4));
     try {
       r.body = Json::parse(r.body_text);
     } catch (const Json::exception& e) {
@@ -461,6 +468,27 @@ Status SqliteLogStore::Scan(std::string_view session, int64_t after_seq, int64_t
     if (!fn(r)) break;
   }
   return Status::OK();
+}
+
+Status SqliteLogStore::Scan(std::string_view session, int64_t after_seq, int64_t limit,
+                            const std::function<bool(const Record&)>& fn) {
+  std::lock_guard lock(mu_);
+  StmtScope scope(scan_);
+  scan_.Bind(1, session).Bind(2, after_seq).Bind(3, limit > 0 ? limit : -1);
+  return DeliverRows(scan_, session, fn);
+}
+
+Status SqliteLogStore::ScanEvents(std::string_view session, std::string_view type,
+                                  std::string_view tool, int64_t after_seq, int64_t limit,
+                                  const std::function<bool(const Record&)>& fn) {
+  std::lock_guard lock(mu_);
+  StmtScope scope(scan_events_);
+  scan_events_.Bind(1, session)
+      .Bind(2, after_seq)
+      .Bind(3, type)
+      .Bind(4, tool)
+      .Bind(5, limit > 0 ? limit : -1);
+  return DeliverRows(scan_events_, session, fn);
 }
 
 Result<VerifyReport> SqliteLogStore::Verify(std::string_view session) {

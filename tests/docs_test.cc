@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "builtins/builtins.h"
 #include "engine/testing.h"
 #include "tests/support/process.h"
 
@@ -132,4 +133,22 @@ TEST_CASE("documentation examples run and print what the docs say", "[docs]") {
     }
   }
   CHECK(commands > 0);
+}
+
+TEST_CASE("docs/policies.md documents every builtin and each of its parameters", "[docs]") {
+  reins::PolicyRegistry registry;
+  REQUIRE(reins::RegisterBuiltins(&registry).ok());
+  std::string doc = ReadFile(SourceDir() + "/docs/policies.md");
+  for (const reins::PolicyType* t : registry.List()) {
+    INFO("policy " << t->name);
+    size_t section = doc.find("\n## " + t->name + "\n");
+    REQUIRE(section != std::string::npos);
+    size_t end = doc.find("\n## ", section + 1);
+    std::string body = doc.substr(section, end - section);
+    for (const reins::ParamSpec& p : t->params) {
+      INFO("parameter " << p.name);
+      CHECK(body.find("| `" + p.name + "` | " + std::string(reins::ParamTypeName(p.type)) + " |") !=
+            std::string::npos);
+    }
+  }
 }
