@@ -53,7 +53,8 @@ const std::array<TypeSchema, kEventTypeCount>& Schemas() {
         {"cwd", Kind::kString, false},
         {"parent", Kind::kString, false},
         {"source", Kind::kString, false},
-        {"sandbox", Kind::kObject, false}}},
+        {"sandbox", Kind::kObject, false},
+        {"owner", Kind::kString, false}}},
       // request
       {{{"text", Kind::kString, true},
         {"attachments", Kind::kAttachments, false},

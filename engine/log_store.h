@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/canonical_json.h"
@@ -34,6 +35,15 @@ struct SessionSummary {
   TimeUs last_at = 0;
   int64_t last_seq = 0;
   bool ended = false;
+  std::string owner;  // the token that created it (server sessions)
+};
+
+struct ApprovalSummary {
+  std::string id, session, status;  // pending | approved | denied | expired
+  int64_t event_seq = 0;
+  std::string event_type, tool, reason, by, note;
+  std::vector<std::string> policies;
+  TimeUs requested_at = 0, expires_at = 0, resolved_at = 0;
 };
 
 struct SessionQuery {
@@ -108,6 +118,17 @@ class LogStore {
 
   // Total own spend (USD) of `user`'s sessions on the UTC `day` ("YYYY-MM-DD").
   virtual Result<double> UserSpend(std::string_view user, std::string_view day) = 0;
+
+  // Approvals with `status` ("" for any), oldest first, at most `limit`.
+  virtual Status ListApprovals(std::string_view status, int64_t limit,
+                               const std::function<bool(const ApprovalSummary&)>& fn) = 0;
+  virtual Result<std::optional<ApprovalSummary>> GetApproval(std::string_view id) = 0;
+
+  // Snapshots of folded session state (SessionState JSON as of record
+  // `seq`), kept so that loading a session reads only the tail of its log.
+  virtual Status SaveSnapshot(std::string_view session, int64_t seq, std::string_view state) = 0;
+  virtual Result<std::optional<std::pair<int64_t, std::string>>> LoadSnapshot(
+      std::string_view session) = 0;
 
   // A user-scoped policy value (StateUpdate scope "user"), null when unset.
   // `policy` is the policy's state key ("LAYER:NAME").

@@ -7,8 +7,8 @@
 namespace reins {
 
 namespace {
-constexpr std::array<std::string_view, 6> kKindNames = {"event",    "decision",   "state",
-                                                        "approval", "child_cost", "note"};
+constexpr std::array<std::string_view, 7> kKindNames = {
+    "event", "decision", "state", "approval", "child_cost", "note", "config"};
 }  // namespace
 
 std::string_view RecordKindName(RecordKind kind) { return kKindNames[static_cast<size_t>(kind)]; }

@@ -17,6 +17,8 @@
 //              {"child", "model", "cost_usd", "tokens"}
 //   note       something worth auditing that changes no state (a policy
 //              failure, a script's log line): {"source", "message"}
+//   config     a change of the session's own policy layer:
+//              {"session_policies": {NAME: ENTRY, ...}, "by"}
 //
 // The chain: hash(r) = SHA-256(hex(hash(previous record)) || canonical(r)),
 // where the previous hash of record 1 is 64 "0" characters and canonical(r)
@@ -36,7 +38,15 @@
 
 namespace reins {
 
-enum class RecordKind : uint8_t { kEvent, kDecision, kState, kApproval, kChildCost, kNote };
+enum class RecordKind : uint8_t {
+  kEvent,
+  kDecision,
+  kState,
+  kApproval,
+  kChildCost,
+  kNote,
+  kConfig
+};
 
 std::string_view RecordKindName(RecordKind kind);
 std::optional<RecordKind> RecordKindFromName(std::string_view name);

@@ -101,6 +101,9 @@ Status SessionState::Apply(const Record& record) {
         break;
       case RecordKind::kNote:
         break;
+      case RecordKind::kConfig:
+        session_policies = record.body.value("session_policies", Json());
+        break;
     }
   } catch (const Json::exception& e) {
     st = Status::Corruption(std::string("malformed record body: ") + e.what());

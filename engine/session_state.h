@@ -139,6 +139,9 @@ class SessionState {
   // --- policy key-value stores, by policy state key ("layer:name")
   std::map<std::string, Json, std::less<>> policy_state;
 
+  // --- the session's own policy layer, from its latest config record (null: none)
+  Json session_policies;
+
   // --- chain head
   int64_t last_seq = 0;
   std::string last_hash = kGenesisHash;

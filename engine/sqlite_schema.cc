@@ -1,0 +1,129 @@
+// The SQLite LogStore.
+//
+// On-disk format (schema version 3; PRAGMA user_version holds the version):
+//
+//   events(session, seq, kind, type, ts, body, hash)
+//     One row per record, UNIQUE(session, seq). `kind` is the record kind,
+//     `type` the event type (event records) or approval op (approval
+//     records), `ts` microseconds since the epoch, `body` the canonical JSON
+//     that the hash covers, `hash` the chain hash (record.h). Triggers refuse
+//     UPDATE and DELETE: the table is append-only.
+//   sessions(id, user, agent, harness, model, parent, root, started_at, day,
+//            ended)
+//     One row per session, written when its first record and its
+//     session_start / session_end events are appended (not on every append);
+//     indexed by (user, day), (agent, day), (day, started_at) and (root).
+//   spend(session, day, model, user, root, cost_usd, *_tokens, calls)
+//     Own spend per session, UTC day and model, from decision records' cost;
+//     indexed by (user, day) so "a user's spend today" is one index range.
+//
+//   snapshots(session, seq, state)                              (schema 3)
+//     The folded state of a session as of record `seq` (SessionState JSON),
+//     so loading a session reads the snapshot and the records after it.
+//   approvals(id, session, status, event_seq, event_type, tool, policies,
+//             reason, requested_at, expires_at, resolved_at, by, note)
+//     One row per approval, from approval records: pending, approved,
+//     denied or expired; indexed by (status, requested_at).        (schema 3)
+//   sessions.owner: the token that created the session.         (schema 3)
+//   user_state(user, policy, key, value)                       (schema 2)
+//     Policy state scoped to a user rather than a session (StateUpdate
+//     scope "user"), from state records; `value` is JSON.
+//
+// sessions, spend, user_state, snapshots and approvals are indexes: they can
+// be rebuilt from events. The database runs in WAL mode; synchronous=NORMAL
+// (default) or FULL.
+#include "engine/sqlite_store.h"
+
+namespace reins::internal {
+
+const int kSchemaVersion = 3;
+
+const char* const kMigrations[] = {
+    // 0 -> 1
+    R"sql(
+CREATE TABLE events (
+  session TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  type TEXT NOT NULL DEFAULT '',
+  ts INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  UNIQUE (session, seq)
+);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the session log is append-only: UPDATE refused'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the session log is append-only: DELETE refused'); END;
+
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  user TEXT NOT NULL DEFAULT '',
+  agent TEXT NOT NULL DEFAULT '',
+  harness TEXT NOT NULL DEFAULT '',
+  model TEXT NOT NULL DEFAULT '',
+  parent TEXT NOT NULL DEFAULT '',
+  root TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  ended INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX sessions_user_day ON sessions(user, day);
+CREATE INDEX sessions_agent_day ON sessions(agent, day);
+CREATE INDEX sessions_day ON sessions(day, started_at);
+CREATE INDEX sessions_root ON sessions(root);
+
+CREATE TABLE spend (
+  session TEXT NOT NULL,
+  day TEXT NOT NULL,
+  model TEXT NOT NULL,
+  user TEXT NOT NULL,
+  root TEXT NOT NULL,
+  cost_usd REAL NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+  cache_creation_tokens INTEGER NOT NULL DEFAULT 0,
+  calls INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (session, day, model)
+) WITHOUT ROWID;
+CREATE INDEX spend_user_day ON spend(user, day);
+)sql",
+    // 1 -> 2: policy state shared by all sessions of a user.
+    R"sql(
+CREATE TABLE user_state (
+  user TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (user, policy, key)
+) WITHOUT ROWID;
+)sql",
+    // 2 -> 3: session owners, state snapshots, and an index of approvals.
+    R"sql(
+ALTER TABLE sessions ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+CREATE TABLE snapshots (
+  session TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  state TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE approvals (
+  id TEXT PRIMARY KEY,
+  session TEXT NOT NULL,
+  status TEXT NOT NULL,
+  event_seq INTEGER NOT NULL,
+  event_type TEXT NOT NULL DEFAULT '',
+  tool TEXT NOT NULL DEFAULT '',
+  policies TEXT NOT NULL DEFAULT '[]',
+  reason TEXT NOT NULL DEFAULT '',
+  requested_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  resolved_at INTEGER NOT NULL DEFAULT 0,
+  by TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX approvals_status ON approvals(status, requested_at);
+)sql",
+};
+
+}  // namespace reins::internal
