@@ -1,47 +1,22 @@
 #include "engine/engine.h"
 
+#include "engine/engine_internal.h"
+
 #include <algorithm>
+#include <chrono>
 
 namespace reins {
-
-struct Engine::Slot {
-  explicit Slot(std::string id) : state(std::move(id)) {}
-  std::mutex mu;
-  bool loaded = false;
-  SessionState state;
-  std::shared_ptr<const PolicySet> policies;  // null: the engine's default
-};
-
-// Records being built for one session during a Submit: a cursor over the
-// session's chain so each new record is sealed onto the previous one.
-struct Engine::Pending {
-  Pending(const SessionState& s)
-      : session(s.id), next_seq(s.last_seq + 1), prev_hash(s.last_hash) {}
-
-  int64_t Add(RecordKind kind, TimeUs ts, Json body) {
-    Record r;
-    r.session = session;
-    r.seq = next_seq++;
-    r.kind = kind;
-    r.ts = ts;
-    r.body = std::move(body);
-    r.Seal(prev_hash);
-    prev_hash = r.hash;
-    records.push_back(std::move(r));
-    return records.back().seq;
-  }
-
-  std::string session;
-  int64_t next_seq;
-  std::string prev_hash;
-  std::vector<Record> records;
-  Json cost;  // the event's priced cost, when it has one
-};
 
 namespace {
 
 std::string StringField(const Event& e, std::string_view field) {
   return std::string(e.GetString(field));
+}
+
+int64_t ElapsedNs(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                              since)
+      .count();
 }
 
 }  // namespace
@@ -67,66 +42,6 @@ J DecisionJson(const Decision& d) {
 Json Decision::ToJson() const { return DecisionJson<Json>(*this); }
 
 std::string Decision::ToLine() const { return DecisionJson<nlohmann::ordered_json>(*this).dump(); }
-
-Engine::Engine(LogStore* store, std::shared_ptr<const PriceTable> prices, Clock* clock,
-               EngineOptions options)
-    : store_(store),
-      prices_(std::move(prices)),
-      clock_(clock),
-      options_(options),
-      queries_(store, options.max_query_records) {
-  auto empty = PolicySet::Compose(nullptr, nullptr, nullptr);
-  default_policies_ = std::move(empty).value();
-}
-
-Engine::~Engine() = default;
-
-void Engine::SetPolicies(std::shared_ptr<const PolicySet> policies) {
-  std::lock_guard lock(mu_);
-  default_policies_ = std::move(policies);
-}
-
-void Engine::SetSessionPolicies(const std::string& session,
-                                std::shared_ptr<const PolicySet> policies) {
-  auto slot = GetSlot(session);
-  std::lock_guard lock(slot->mu);
-  slot->policies = std::move(policies);
-}
-
-std::shared_ptr<Engine::Slot> Engine::GetSlot(const std::string& session) {
-  std::lock_guard lock(mu_);
-  auto& slot = slots_[session];
-  if (!slot) slot = std::make_shared<Slot>(session);
-  return slot;
-}
-
-Result<SessionState> Engine::Fold(LogStore* store, const std::string& session) {
-  SessionState state(session);
-  Status apply_status;
-  Status st = store->Scan(session, 0, 0, [&](const Record& r) {
-    apply_status = state.Apply(r);
-    return apply_status.ok();
-  });
-  if (!st.ok()) return st;
-  if (!apply_status.ok()) return apply_status;
-  return state;
-}
-
-Status Engine::EnsureLoaded(Slot& slot) {
-  if (slot.loaded) return Status::OK();
-  auto state = Fold(store_, slot.state.id);
-  if (!state.ok()) return state.status();
-  slot.state = std::move(state).value();
-  slot.loaded = true;
-  return Status::OK();
-}
-
-Result<SessionState> Engine::State(const std::string& session) {
-  auto slot = GetSlot(session);
-  std::lock_guard lock(slot->mu);
-  REINS_RETURN_IF_ERROR(EnsureLoaded(*slot));
-  return slot->state;
-}
 
 Result<Decision> Engine::Submit(Event event) {
   if (!event.has_ts()) event.set_ts(clock_->Now());
@@ -201,8 +116,11 @@ Result<Decision> Engine::TrySubmit(Slot& slot, const Event& input, bool* conflic
   d.session = st.id;
   d.seq = event.seq();
   d.type = event.type();
+  auto evaluate_start = std::chrono::steady_clock::now();
   Status built = event.type() == EventType::kApproval ? ResolveApproval(slot, event, &self, &d)
                                                       : Evaluate(slot, event, &self, &d);
+  SubmitTimings timings;
+  timings.evaluate_ns = ElapsedNs(evaluate_start);
   if (!built.ok()) {
     slot.loaded = false;
     return built;
@@ -240,7 +158,9 @@ Result<Decision> Engine::TrySubmit(Slot& slot, const Event& input, bool* conflic
   for (const Pending& p : ancestor_records) {
     for (const Record& r : p.records) all.push_back(&r);
   }
+  auto append_start = std::chrono::steady_clock::now();
   Status appended = store_->Append(all);
+  timings.append_ns = ElapsedNs(append_start);
   if (!appended.ok()) {
     *conflict = appended.code() == Status::Code::kConflict;
     slot.loaded = false;
@@ -255,10 +175,15 @@ Result<Decision> Engine::TrySubmit(Slot& slot, const Event& input, bool* conflic
     }
   }
   for (size_t i = 0; i < ancestor_records.size(); ++i) {
+    Slot& a = *(*ancestors)[i];
     for (const Record& r : ancestor_records[i].records) {
-      if (!(*ancestors)[i]->state.Apply(r).ok()) (*ancestors)[i]->loaded = false;
+      if (!a.state.Apply(r).ok()) a.loaded = false;
     }
+    if (observer_) observer_->OnCommitted(a.state.id, ancestor_records[i].records, nullptr, {});
+    MaybeSnapshot(a);
   }
+  if (observer_) observer_->OnCommitted(st.id, self.records, &d, timings);
+  MaybeSnapshot(slot);
   return d;
 }
 
@@ -358,15 +283,30 @@ Status Engine::ResolveApproval(Slot& slot, const Event& event, Pending* p, Decis
               (note.empty() ? "" : ": " + note) + (granted ? " (granted for " + grant + ")" : "");
   d->policies = pending.policies;
   d->approval_id = approval_id;
-  {
-    std::lock_guard lock(mu_);
-    d->digest = (slot.policies ? slot.policies : default_policies_)->digest();
-  }
+  auto set = PoliciesFor(slot);
+  if (set.ok()) d->digest = (*set)->digest();
   Json decision = {
       {"event_seq", event.seq()}, {"event_type", "approval"}, {"verdict", VerdictName(d->verdict)},
       {"reason", d->reason},      {"policies", d->policies},  {"approval_id", approval_id},
       {"digest", d->digest}};
   p->Add(RecordKind::kDecision, event.ts(), std::move(decision));
+  return Status::OK();
+}
+
+// Fail closed: without its policies, a session's events are denied, and why
+// is recorded.
+Status Engine::DenyUnconfigured(const Event& event, const Status& why, Pending* p, Decision* d) {
+  d->verdict = Verdict::kDeny;
+  d->reason = "no policies could be loaded for this session: " + why.message();
+  p->Add(RecordKind::kDecision, event.ts(),
+         {{"event_seq", event.seq()},
+          {"event_type", EventTypeName(event.type())},
+          {"verdict", VerdictName(d->verdict)},
+          {"policies", Json::array()},
+          {"results", Json::array()},
+          {"digest", ""},
+          {"reason", d->reason}});
+  p->Add(RecordKind::kNote, event.ts(), {{"source", "engine"}, {"message", why.ToString()}});
   return Status::OK();
 }
 
@@ -396,11 +336,9 @@ Status Engine::Evaluate(Slot& slot, const Event& event, Pending* p, Decision* d)
                {"tokens", TokenCounts().ToJson()}};
   }
 
-  std::shared_ptr<const PolicySet> set;
-  {
-    std::lock_guard lock(mu_);
-    set = slot.policies ? slot.policies : default_policies_;
-  }
+  auto resolved = PoliciesFor(slot);
+  if (!resolved.ok()) return DenyUnconfigured(event, resolved.status(), p, d);
+  const std::shared_ptr<const PolicySet>& set = *resolved;
   Evaluation ev = EvaluatePolicies(*set, event, st, prices_.get(), &queries_);
 
   d->verdict = ev.verdict;
@@ -448,21 +386,6 @@ Status Engine::Evaluate(Slot& slot, const Event& event, Pending* p, Decision* d)
     p->Add(RecordKind::kState, event.ts(), {{"cause_seq", decision_seq}, {"updates", ev.updates}});
   }
   return Status::OK();
-}
-
-Result<double> StoreQueries::UserSpend(std::string_view user, std::string_view day) const {
-  return store_->UserSpend(user, day);
-}
-
-Result<Json> StoreQueries::UserValue(std::string_view user, std::string_view policy,
-                                     std::string_view key) const {
-  return store_->UserValue(user, policy, key);
-}
-
-Status StoreQueries::Events(std::string_view session, const EventQuery& query,
-                            const std::function<bool(const Record&)>& fn) const {
-  int64_t limit = query.limit > 0 ? std::min(query.limit, max_records_) : max_records_;
-  return store_->ScanEvents(session, query.type, query.tool, query.since, limit, fn);
 }
 
 }  // namespace reins

@@ -18,6 +18,8 @@
 // approved, and their decision is the person's.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,6 +40,11 @@ struct EngineOptions {
   int max_conflict_retries = 16;
   int max_session_depth = 8;         // parent chain length accepted on session_start
   int64_t max_query_records = 1000;  // bound on one policy log query
+  // A session's folded state is saved to the store every this many records
+  // (0: never), so loading it reads the snapshot and the records after it.
+  int64_t snapshot_every = 1000;
+  // Sessions kept in memory beyond those in use; the rest reload on demand.
+  size_t max_cached_sessions = 10000;
 };
 
 // The answer to one event.
@@ -59,6 +66,32 @@ struct Decision {
   std::string ToLine() const;
 };
 
+// How long the parts of one Submit took, for metrics only: measured with a
+// monotonic clock that never reaches evaluation.
+struct SubmitTimings {
+  int64_t evaluate_ns = 0;  // policies
+  int64_t append_ns = 0;    // the durable append (includes waiting for group commit)
+};
+
+// Told about every commit. Calls for one session arrive in log order, made
+// while the engine holds that session: an observer must be quick (queue,
+// count, notify) and must not call back into the engine for that session.
+class EngineObserver {
+ public:
+  virtual ~EngineObserver() = default;
+  // `records` were just committed to `session`'s log. `decision` is the
+  // answer to the event among them, or null (config records, expiries, spend
+  // rolled up from a child).
+  virtual void OnCommitted(const std::string& session, const std::vector<Record>& records,
+                           const Decision* decision, const SubmitTimings& timings) = 0;
+};
+
+// Computes a session's effective policies from its state: its own layer and
+// agent spec (config records), the server's layers. Errors fail closed: the
+// event is denied and the failure recorded.
+using PolicyResolver =
+    std::function<Result<std::shared_ptr<const PolicySet>>(const SessionState& state)>;
+
 class Engine {
  public:
   // `store`, `clock` must outlive the engine. `prices` may be shared.
@@ -71,12 +104,31 @@ class Engine {
   void SetPolicies(std::shared_ptr<const PolicySet> policies);
   // Policies for one session (its session + agent + server layers composed).
   void SetSessionPolicies(const std::string& session, std::shared_ptr<const PolicySet> policies);
+  // Instead of the default, ask `resolver` for each session's policies; its
+  // answer is cached per session until the session's configuration changes
+  // (a config record) or InvalidatePolicies() is called.
+  void SetPolicyResolver(PolicyResolver resolver);
+  void InvalidatePolicies();
+  // The policies the next event of `session` would be evaluated with.
+  Result<std::shared_ptr<const PolicySet>> Policies(const std::string& session);
+
+  // Set once, before the first Submit; must outlive the engine.
+  void SetObserver(EngineObserver* observer) { observer_ = observer; }
 
   // Records and evaluates one event; returns only after the records are
   // durably in the log. InvalidArgument when the event cannot be accepted
   // (an approval with nothing pending, a parent cycle); then nothing is
   // recorded. I/O errors also leave the log without the event.
   Result<Decision> Submit(Event event);
+
+  // Appends a config record to `session` (the time from the engine's clock)
+  // and returns its seq. `body` keys replace the session's configuration
+  // keys (record.h); the caller validates them first.
+  Result<int64_t> Configure(const std::string& session, Json body);
+
+  // Records the expiry of every pending approval whose deadline is at or
+  // before `now`, as the next event of its session would. Returns how many.
+  Result<int> ExpireDue(TimeUs now);
 
   // A copy of a session's current state (loaded from the log if needed).
   Result<SessionState> State(const std::string& session);
@@ -92,10 +144,17 @@ class Engine {
 
   std::shared_ptr<Slot> GetSlot(const std::string& session);
   Status EnsureLoaded(Slot& slot);
+  Status LoadFromSnapshot(Slot& slot);
+  void MaybeSnapshot(Slot& slot);
+  Result<std::shared_ptr<const PolicySet>> PoliciesFor(Slot& slot);
+  // Appends `records` built by `p` for `slot` outside Submit (config,
+  // expiry), folds them in and tells the observer.
+  Status Commit(Slot& slot, Pending& p);
   Result<Decision> TrySubmit(Slot& slot, const Event& event, bool* conflict,
                              std::vector<std::shared_ptr<Slot>>* touched);
   Status ResolveApproval(Slot& slot, const Event& event, Pending* p, Decision* d);
   Status Evaluate(Slot& slot, const Event& event, Pending* p, Decision* d);
+  Status DenyUnconfigured(const Event& event, const Status& why, Pending* p, Decision* d);
   Status CollectAncestors(Slot& slot, const Event& event,
                           std::vector<std::shared_ptr<Slot>>* ancestors);
 
@@ -105,9 +164,12 @@ class Engine {
   EngineOptions options_;
   StoreQueries queries_;
 
-  std::mutex mu_;  // guards slots_ and default_policies_
+  std::mutex mu_;  // guards slots_, default_policies_ and resolver_
   std::unordered_map<std::string, std::shared_ptr<Slot>> slots_;
   std::shared_ptr<const PolicySet> default_policies_;
+  PolicyResolver resolver_;
+  std::atomic<uint64_t> policy_generation_{1};
+  EngineObserver* observer_ = nullptr;
 };
 
 }  // namespace reins

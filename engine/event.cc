@@ -307,6 +307,11 @@ Status Event::Validate() {
   if (session_.empty() || session_.size() > 256) {
     return Status::InvalidArgument("field 'session': must be 1 to 256 characters");
   }
+  if (session_.rfind(kReservedSessionPrefix, 0) == 0) {
+    return Status::InvalidArgument("field 'session': ids starting with '" +
+                                   std::string(kReservedSessionPrefix) +
+                                   "' are reserved for reins' own logs");
+  }
   if (auto it = json_.find("ts"); it != json_.end()) {
     auto ts = ParseRfc3339(it->get_ref<const std::string&>());
     if (!ts.ok()) return ts.status().WithPrefix("field 'ts'");

@@ -20,6 +20,11 @@
 
 namespace reins {
 
+// Session ids with this prefix are reins' own logs (e.g. "reins:server", the
+// history of server policies changed through the API); events cannot use them.
+inline constexpr std::string_view kReservedSessionPrefix = "reins:";
+inline constexpr std::string_view kServerConfigSession = "reins:server";
+
 enum class EventType : uint8_t {
   kSessionStart,
   kRequest,

@@ -17,8 +17,11 @@
 //              {"child", "model", "cost_usd", "tokens"}
 //   note       something worth auditing that changes no state (a policy
 //              failure, a script's log line): {"source", "message"}
-//   config     a change of the session's own policy layer:
-//              {"session_policies": {NAME: ENTRY, ...}, "by"}
+//   config     a change of policy configuration; each key present replaces
+//              the session's value of that key: {"session_policies":
+//              {NAME: ENTRY, ...}, "agent_spec": {name, policies}, "by",
+//              "change"}. The reserved session "reins:server" holds the
+//              server policies managed through the API ("server_policies").
 //
 // The chain: hash(r) = SHA-256(hex(hash(previous record)) || canonical(r)),
 // where the previous hash of record 1 is 64 "0" characters and canonical(r)

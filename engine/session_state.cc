@@ -102,7 +102,10 @@ Status SessionState::Apply(const Record& record) {
       case RecordKind::kNote:
         break;
       case RecordKind::kConfig:
-        session_policies = record.body.value("session_policies", Json());
+        for (const auto& [key, value] : record.body.items()) {
+          if (key != "by" && key != "change") config[key] = value;
+        }
+        config_seq = record.seq;
         break;
     }
   } catch (const Json::exception& e) {

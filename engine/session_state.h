@@ -139,8 +139,11 @@ class SessionState {
   // --- policy key-value stores, by policy state key ("layer:name")
   std::map<std::string, Json, std::less<>> policy_state;
 
-  // --- the session's own policy layer, from its latest config record (null: none)
-  Json session_policies;
+  // --- policy configuration from config records: each key of each record
+  // replaces the key here ("session_policies", "agent_spec", ...); `by` and
+  // `change` describe the change and are not kept.
+  Json config = Json::object();
+  int64_t config_seq = 0;  // seq of the latest config record (0: none)
 
   // --- chain head
   int64_t last_seq = 0;

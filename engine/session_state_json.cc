@@ -116,7 +116,8 @@ Json SessionState::ToJson() const {
             {"expired", approvals_expired}}},
           {"grants", grant_list},
           {"policy_state", policy_state},
-          {"session_policies", session_policies},
+          {"config", config},
+          {"config_seq", config_seq},
           {"last_seq", last_seq},
           {"last_hash", last_hash}};
 }
@@ -190,7 +191,8 @@ Result<SessionState> SessionState::FromJson(const Json& j) {
     r.Fail(gr.error());
   }
   for (const auto& [key, store] : r.Sub("policy_state").items()) s.policy_state[key] = store;
-  s.session_policies = r.Sub("session_policies");
+  if (r.Sub("config").is_object()) s.config = r.Sub("config");
+  s.config_seq = r.Get<int64_t>("config_seq");
   s.last_seq = r.Get<int64_t>("last_seq");
   s.last_hash = r.Get<std::string>("last_hash", kGenesisHash);
   if (!r.error().empty()) return Status::Corruption("session state: " + r.error());

@@ -158,9 +158,11 @@ TEST_CASE("a config record sets the session's own policy layer, kept through JSO
   Record config = Next("s1", 2, RecordKind::kConfig, {{"session_policies", layer}, {"by", "ann"}},
                        start.hash, kT0 + 1);
   REQUIRE(s.Apply(config).ok());
-  CHECK(s.session_policies == layer);
+  CHECK(s.config == Json{{"session_policies", layer}});
+  CHECK(s.config_seq == 2);
   auto copy = SessionState::FromJson(s.ToJson());
   REQUIRE(copy.ok());
-  CHECK(copy->session_policies == layer);
+  CHECK(copy->config == s.config);
+  CHECK(copy->config_seq == 2);
   CHECK(copy->last_hash == config.hash);
 }
