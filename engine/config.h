@@ -13,8 +13,16 @@
 // Every error carries file:line:column; loading collects all errors rather
 // than stopping at the first. The server layer also gets the registry's
 // default policies (e.g. self_protect) unless it configures their types.
+//
+// A server file may also hold `scripts: {NAME: file.lua}` (Lua policy types
+// that every layer, the API's included, can `use:` by NAME), `agents:
+// [spec.yaml, ...]` (agent specs sessions name), and sections that other
+// components register parsers for (the HTTP server's `server:`).
 #pragma once
 
+#include <any>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +35,10 @@
 #include "engine/pricing.h"
 #include "engine/registry.h"
 
+namespace YAML {
+class Node;
+}
+
 namespace reins {
 
 enum class Layer : uint8_t { kSession, kAgent, kServer };  // in evaluation order
@@ -37,10 +49,17 @@ enum class OnError : uint8_t { kDeny, kAllow };
 inline constexpr TimeUs kDefaultAskTimeout = 24LL * 3600 * 1000000;
 
 struct ConfigError {
+  ConfigError(std::string file, int line, int column, std::string message, std::string field = "")
+      : file(std::move(file)),
+        line(line),
+        column(column),
+        message(std::move(message)),
+        field(std::move(field)) {}
   std::string file;
   int line = 0;  // 1-based; 0 when unknown
   int column = 0;
   std::string message;
+  std::string field;  // dotted path of the value at fault (API input), e.g. "policies.b.with.max"
   std::string ToString() const;  // "file:line:column: message"
 };
 
@@ -80,20 +99,47 @@ struct EngineSettings {
   std::shared_ptr<const PriceTable> prices;  // built-in table plus overrides
 };
 
-struct ServerConfig {
-  EngineSettings settings;
-  PolicyLayer policies;
-};
-
 struct AgentSpec {
   std::string name;
   std::string description;
   PolicyLayer policies;
 };
 
+struct ServerConfig {
+  EngineSettings settings;
+  PolicyLayer policies;
+  // The loader's registry plus the `scripts:` types: what layers loaded
+  // later for this server (agents, sessions, the API) may use.
+  std::shared_ptr<const PolicyRegistry> registry;
+  std::map<std::string, std::shared_ptr<const AgentSpec>> agents;  // by name
+  std::map<std::string, std::any> sections;  // results of registered section parsers
+  std::vector<std::string> files;            // every file read (the config, agents, scripts)
+};
+
+// What a section parser can do besides reading its node.
+class SectionContext {
+ public:
+  virtual ~SectionContext() = default;
+  // Reports a problem at `at` (file:line:column of the node).
+  virtual void Error(const YAML::Node& at, std::string message) const = 0;
+  // `path` made absolute against the configuration file's directory.
+  virtual std::string ResolvePath(const std::string& path) const = 0;
+  // Adds a file the agent must never read or write (e.g. a token file) to
+  // the default self_protect policy.
+  virtual void Protect(const std::string& path) const = 0;
+};
+// Parses a top-level section of a server file into whatever its component
+// needs; the result lands in ServerConfig::sections under the section's key.
+using SectionParser = std::function<std::any(const YAML::Node& node, const SectionContext& ctx)>;
+
 class ConfigLoader {
  public:
   explicit ConfigLoader(const PolicyRegistry* registry) : registry_(registry) {}
+
+  // Accepts top-level `key:` in server files, parsed by `parser`.
+  void AddSection(std::string key, SectionParser parser) {
+    sections_[std::move(key)] = std::move(parser);
+  }
 
   // Each Load* reads a file, appends every problem to `errors`, and returns
   // the configuration only when there were none.
@@ -112,12 +158,21 @@ class ConfigLoader {
                                    const std::string& base_dir,
                                    std::vector<ConfigError>* errors) const;
 
+  // Layers that arrive as JSON through the API: `policies` is the object of
+  // NAME: ENTRY a YAML `policies:` section holds; `spec` an agent spec
+  // ({name, description, policies}). They may not name files (`lua:`), only
+  // registered types; errors carry the field at fault and source "request".
+  Result<PolicyLayer> ParseApiLayer(const Json& policies, Layer layer,
+                                    std::vector<ConfigError>* errors) const;
+  Result<AgentSpec> ParseApiAgent(const Json& spec, std::vector<ConfigError>* errors) const;
+
   // Detects the kind of a file for `reins check`: "server", "agent" or
   // "session" (by its top-level keys), then loads it accordingly.
   Status Check(const std::string& path, std::vector<ConfigError>* errors) const;
 
  private:
   const PolicyRegistry* registry_;
+  std::map<std::string, SectionParser> sections_;
 };
 
 // Summarizes errors as one Status (first error, plus a count of the rest).

@@ -1,5 +1,7 @@
 #include "engine/config.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -232,4 +234,80 @@ TEST_CASE("default policies join the server layer unless it configures their typ
   auto a = f.loader.ParseAgent("name: x\n", "agent.yaml", "/", &f.errors);
   REQUIRE(a.ok());
   CHECK(a->policies.entries.empty());
+}
+
+TEST_CASE("a server file names agent specs that sessions can use", "[config]") {
+  reins::testing::TempDir dir;
+  std::ofstream(dir.File("coder.yaml")) << "name: coder\npolicies:\n  cap: {use: strict, with: "
+                                           "{limit: 2}}\n";
+  std::ofstream(dir.File("dup.yaml")) << "name: coder\n";
+  Fixture f;
+  auto c = f.loader.ParseServer("agents: [coder.yaml]\n", dir.File("server.yaml"), dir.path(),
+                                &f.errors);
+  INFO(f.Errors());
+  REQUIRE(c.ok());
+  REQUIRE(c->agents.count("coder") == 1);
+  CHECK(c->agents.at("coder")->policies.entries.at(0).name == "cap");
+  CHECK(c->agents.at("coder")->policies.layer == Layer::kAgent);
+  CHECK(std::find(c->files.begin(), c->files.end(), dir.File("coder.yaml")) != c->files.end());
+
+  auto twice = f.loader.ParseServer("agents: [coder.yaml, dup.yaml]\n", "server.yaml", dir.path(),
+                                    &f.errors);
+  CHECK_FALSE(twice.ok());
+  INFO(f.Errors());
+  CHECK(f.Errors().find("server.yaml:1:22: agent 'coder' is defined twice") != std::string::npos);
+}
+
+TEST_CASE("registered sections parse their part of the server file", "[config]") {
+  Fixture f;
+  f.loader.AddSection("server", [](const YAML::Node& node, const SectionContext& ctx) -> std::any {
+    if (!node["listen"]) ctx.Error(node, "server.listen is required");
+    ctx.Protect(ctx.ResolvePath("tokens.json"));
+    return node["listen"] ? node["listen"].as<std::string>() : std::string();
+  });
+  auto c = f.Server("server: {listen: '127.0.0.1:1'}\n");
+  INFO(f.Errors());
+  REQUIRE(c.ok());
+  CHECK(std::any_cast<std::string>(c->sections.at("server")) == "127.0.0.1:1");
+
+  auto bad = f.Server("server: {port: 1}\n");
+  CHECK(f.Errors() == "server.yaml:1:9: server.listen is required\n");
+  auto unknown = f.Server("servr: {}\n");
+  CHECK(f.Errors() ==
+        "server.yaml:1:1: unknown key 'servr' in a server configuration (known: engine, pricing, "
+        "policies, scripts, agents, server)\n");
+}
+
+TEST_CASE("API layers are JSON, name only registered types, and say which field is wrong",
+          "[config]") {
+  Fixture f;
+  auto layer =
+      f.loader.ParseApiLayer(Json::parse(R"({"cap": {"use": "strict", "with": {"limit": 4}}})"),
+                             Layer::kSession, &f.errors);
+  INFO(f.Errors());
+  REQUIRE(layer.ok());
+  CHECK(layer->layer == Layer::kSession);
+  CHECK(layer->entries.at(0).params["limit"] == 4);
+
+  auto bad = f.loader.ParseApiLayer(
+      Json::parse(R"({"cap": {"use": "strict", "with": {"limit": "four"}}})"), Layer::kSession,
+      &f.errors);
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].field == "policies.cap.with.limit");
+  CHECK(f.errors[0].message ==
+        "policy 'cap' (strict): parameter 'limit': expected integer, got "
+        "string");
+
+  f.errors.clear();
+  auto unknown = f.loader.ParseApiLayer(Json::parse(R"({"x": {"use": "scriptd"}})"), Layer::kServer,
+                                        &f.errors);
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].field == "policies.x.use");
+
+  f.errors.clear();
+  auto agent = f.loader.ParseApiAgent(
+      Json::parse(R"({"name": "a", "policies": {"p": {"use": "scripted", "on_error": "maybe"}}})"),
+      &f.errors);
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].field == "policies.p.on_error");
 }

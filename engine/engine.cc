@@ -1,9 +1,9 @@
 #include "engine/engine.h"
 
-#include "engine/engine_internal.h"
-
 #include <algorithm>
 #include <chrono>
+
+#include "engine/engine_internal.h"
 
 namespace reins {
 

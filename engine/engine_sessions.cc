@@ -209,7 +209,8 @@ Result<int> Engine::ExpireDue(TimeUs now) {
     REINS_RETURN_IF_ERROR(EnsureLoaded(*slot));
     Pending p(slot->state);
     for (const auto& [id, pending] : slot->state.pending_approvals) {
-      if (pending.expires_at <= now) p.Add(RecordKind::kApproval, now, {{"op", "expired"}, {"id", id}});
+      if (pending.expires_at <= now)
+        p.Add(RecordKind::kApproval, now, {{"op", "expired"}, {"id", id}});
     }
     if (p.records.empty()) continue;  // answered meanwhile
     Status st = Commit(*slot, p);

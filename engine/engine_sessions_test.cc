@@ -20,7 +20,8 @@ Json ToolCall(const std::string& session = "s") {
           {"input", {{"command", "ls"}}}};
 }
 
-constexpr const char* kCounting = "  count: {use: scripted, with: {verdict: allow, increment: n}}\n";
+constexpr const char* kCounting =
+    "  count: {use: scripted, with: {verdict: allow, increment: n}}\n";
 
 // Composes a session's own layer (its "session_policies" config) with a
 // fixed server layer, as the server does.
@@ -103,13 +104,14 @@ TEST_CASE("a snapshot that does not match the log is ignored", "[engine]") {
 TEST_CASE("a session's config record changes the policies its next event meets", "[engine]") {
   Harness h("");
   int calls = 0;
-  h.engine->SetPolicyResolver(
-      LayerResolver(h.registry.get(), "  audit: {use: scripted, with: {verdict: allow}}\n", &calls));
+  h.engine->SetPolicyResolver(LayerResolver(
+      h.registry.get(), "  audit: {use: scripted, with: {verdict: allow}}\n", &calls));
   CHECK(h.Must(ToolCall("a")).verdict == Verdict::kAllow);
 
   auto seq = h.engine->Configure(
-      "a", {{"session_policies", {{"no_bash", {{"use", "scripted"}, {"with", {{"verdict", "deny"}}}}}}},
-            {"by", "ann"}});
+      "a",
+      {{"session_policies", {{"no_bash", {{"use", "scripted"}, {"with", {{"verdict", "deny"}}}}}}},
+       {"by", "ann"}});
   REQUIRE(seq.ok());
   CHECK(*seq == 3);
   Decision d = h.Must(ToolCall("a"));

@@ -34,7 +34,8 @@ Result<std::optional<SessionSummary>> SqliteLogStore::GetSession(std::string_vie
 Status SqliteLogStore::ListSessions(const SessionQuery& query,
                                     const std::function<bool(const SessionSummary&)>& fn) {
   std::lock_guard lock(mu_);
-  std::string sql = std::string("SELECT ") + kSummaryColumns + " FROM sessions s WHERE s.id NOT LIKE 'reins:%'";
+  std::string sql =
+      std::string("SELECT ") + kSummaryColumns + " FROM sessions s WHERE s.id NOT LIKE 'reins:%'";
   if (!query.user.empty()) sql += " AND user = ?1";
   if (!query.agent.empty()) sql += " AND agent = ?2";
   if (!query.root.empty()) sql += " AND root = ?3";

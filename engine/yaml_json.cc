@@ -106,4 +106,41 @@ Result<Json> YamlToJson(const YAML::Node& node) {
   return Json(nullptr);
 }
 
+namespace {
+
+bool At(const YAML::Node& n, int line, int column) {
+  return YamlLine(n) == line && YamlColumn(n) == column;
+}
+
+bool FindPath(const YAML::Node& node, int line, int column, std::string* path) {
+  auto join = [&](const std::string& part) { *path = path->empty() ? part : *path + "." + part; };
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      std::string saved = *path;
+      join(kv.first.Scalar());
+      if (At(kv.first, line, column) || At(kv.second, line, column) ||
+          FindPath(kv.second, line, column, path)) {
+        return true;
+      }
+      *path = saved;
+    }
+  } else if (node.IsSequence()) {
+    size_t i = 0;
+    for (const YAML::Node& item : node) {
+      std::string saved = *path;
+      join(std::to_string(i++));
+      if (At(item, line, column) || FindPath(item, line, column, path)) return true;
+      *path = saved;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string YamlPathAt(const YAML::Node& root, int line, int column) {
+  std::string path;
+  return FindPath(root, line, column, &path) ? path : "";
+}
+
 }  // namespace reins

@@ -222,3 +222,41 @@ TEST_CASE("one policy evaluates concurrently for different sessions", "[lua][loa
     CHECK(store["last"] == "cmd" + std::to_string(kEvents - 1));
   }
 }
+
+TEST_CASE("scripts: in a server file become policy types every layer and the API can use",
+          "[lua][loader]") {
+  LuaScripts s;
+  s.Write("counter.lua", kCounter);
+  s.Write("server.yaml",
+          "scripts:\n  counter: counter.lua\npolicies:\n  cap: {use: counter, with: {limit: 2}}\n");
+  auto registry = LuaRegistry();
+  ConfigLoader loader(registry.get());
+  std::vector<ConfigError> errors;
+  auto server = loader.LoadServer(s.Path("server.yaml"), &errors);
+  for (const auto& e : errors) FAIL(e.ToString());
+  REQUIRE(server.ok());
+  CHECK(server->policies.entries[0].type == "counter");
+  const PolicyType* type = server->registry->Find("counter");
+  REQUIRE(type != nullptr);
+  CHECK(type->params.at(0).name == "limit");
+  CHECK(registry->Find("counter") == nullptr);  // the loader's registry is untouched
+
+  // Through the API, by name; a file reference is refused.
+  ConfigLoader api(server->registry.get());
+  auto layer = api.ParseApiLayer({{"mine", {{"use", "counter"}, {"with", {{"limit", 1}}}}}},
+                                 Layer::kSession, &errors);
+  for (const auto& e : errors) FAIL(e.ToString());
+  REQUIRE(layer.ok());
+  auto file =
+      api.ParseApiLayer({{"mine", {{"lua", s.Path("counter.lua")}}}}, Layer::kSession, &errors);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].field == "policies.mine.lua");
+  CHECK_THAT(errors[0].message, Contains("cannot be loaded through the API"));
+
+  errors.clear();
+  s.Write("taken.yaml", "scripts:\n  scripted: counter.lua\n");
+  auto taken = loader.LoadServer(s.Path("taken.yaml"), &errors);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].ToString() ==
+        s.Path("taken.yaml") + ":2:3: scripts.scripted: the name is taken by a builtin policy");
+}
