@@ -17,5 +17,8 @@ namespace reins {
 void AddEvalCommand(CLI::App& app, int* exit_code);
 void AddCheckCommand(CLI::App& app, int* exit_code);
 void AddPoliciesCommand(CLI::App& app, int* exit_code);
+void AddServeCommand(CLI::App& app, int* exit_code);
+void AddTokenCommand(CLI::App& app, int* exit_code);
+void AddApprovalsCommands(CLI::App& app, int* exit_code);  // approvals, approve, deny
 
 }  // namespace reins

@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   reins::AddEvalCommand(app, &exit_code);
   reins::AddCheckCommand(app, &exit_code);
   reins::AddPoliciesCommand(app, &exit_code);
+  reins::AddServeCommand(app, &exit_code);
+  reins::AddTokenCommand(app, &exit_code);
+  reins::AddApprovalsCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -27,8 +27,5 @@ struct LoadedConfig {
 std::optional<LoadedConfig> LoadLayers(const std::string& server, const std::string& agent,
                                        const std::string& session, std::ostream& err);
 
-// A one-line summary of an event for tables: the tool and its command or
-// path, the model, or the start of the text.
-std::string EventSummary(const Json& event, size_t max = 60);
 
 }  // namespace reins

@@ -141,6 +141,7 @@ Result<PolicyLayer> ConfigLoader::ParseApiLayer(const Json& policies, Layer laye
                                [](const YAML::Node& root, Ctx& ctx, PolicyLayer* out) {
                                  ParsePolicies(root["policies"], ctx, out);
                                  out->file = "";
+                                 for (PolicyEntry& e : out->entries) e.location = "api";
                                });
 }
 
@@ -150,7 +151,11 @@ Result<AgentSpec> ConfigLoader::ParseApiAgent(const Json& spec,
     errors->push_back({"request", 0, 0, "an agent spec must be an object", "agent"});
     return ConfigStatus(*errors);
   }
-  return ParseApi<AgentSpec>(spec, registry_, Layer::kAgent, errors, ParseAgentDoc);
+  return ParseApi<AgentSpec>(spec, registry_, Layer::kAgent, errors,
+                             [](const YAML::Node& root, Ctx& ctx, AgentSpec* out) {
+                               ParseAgentDoc(root, ctx, out);
+                               for (PolicyEntry& e : out->policies.entries) e.location = "api";
+                             });
 }
 
 Result<PolicyLayer> ConfigLoader::ParseSession(std::string_view text, const std::string& source,

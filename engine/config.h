@@ -130,6 +130,8 @@ class SectionContext {
 };
 // Parses a top-level section of a server file into whatever its component
 // needs; the result lands in ServerConfig::sections under the section's key.
+// It is called for every server file, with an undefined node when the file
+// has no such section (so the component's defaults apply).
 using SectionParser = std::function<std::any(const YAML::Node& node, const SectionContext& ctx)>;
 
 class ConfigLoader {

@@ -224,7 +224,7 @@ Result<ServerConfig> ConfigLoader::ParseServer(std::string_view text, const std:
     config.registry = registry;
     if (root["agents"]) ParseAgents(root["agents"], ctx, &config);
     for (const auto& [key, parser] : sections_) {
-      if (root[key]) config.sections[key] = parser(root[key], SectionCtx(ctx, &protect));
+      config.sections[key] = parser(root[key], SectionCtx(ctx, &protect));
     }
     ParsePolicies(root["policies"], ctx, &config.policies);
     std::vector<std::string> files = config.files;

@@ -261,6 +261,7 @@ TEST_CASE("a server file names agent specs that sessions can use", "[config]") {
 TEST_CASE("registered sections parse their part of the server file", "[config]") {
   Fixture f;
   f.loader.AddSection("server", [](const YAML::Node& node, const SectionContext& ctx) -> std::any {
+    if (!node) return std::string("default");
     if (!node["listen"]) ctx.Error(node, "server.listen is required");
     ctx.Protect(ctx.ResolvePath("tokens.json"));
     return node["listen"] ? node["listen"].as<std::string>() : std::string();
@@ -270,6 +271,7 @@ TEST_CASE("registered sections parse their part of the server file", "[config]")
   REQUIRE(c.ok());
   CHECK(std::any_cast<std::string>(c->sections.at("server")) == "127.0.0.1:1");
 
+  CHECK(std::any_cast<std::string>(f.Server("")->sections.at("server")) == "default");
   auto bad = f.Server("server: {port: 1}\n");
   CHECK(f.Errors() == "server.yaml:1:9: server.listen is required\n");
   auto unknown = f.Server("servr: {}\n");

@@ -125,6 +125,9 @@ class Engine {
   // and returns its seq. `body` keys replace the session's configuration
   // keys (record.h); the caller validates them first.
   Result<int64_t> Configure(const std::string& session, Json body);
+  // Appends a note record (worth auditing, changes no state) to `session`.
+  Result<int64_t> Note(const std::string& session, const std::string& source,
+                       const std::string& message);
 
   // Records the expiry of every pending approval whose deadline is at or
   // before `now`, as the next event of its session would. Returns how many.
@@ -150,6 +153,7 @@ class Engine {
   // Appends `records` built by `p` for `slot` outside Submit (config,
   // expiry), folds them in and tells the observer.
   Status Commit(Slot& slot, Pending& p);
+  Result<int64_t> AppendRecord(const std::string& session, RecordKind kind, Json body);
   Result<Decision> TrySubmit(Slot& slot, const Event& event, bool* conflict,
                              std::vector<std::shared_ptr<Slot>>* touched);
   Status ResolveApproval(Slot& slot, const Event& event, Pending* p, Decision* d);

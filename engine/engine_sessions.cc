@@ -182,17 +182,26 @@ Status Engine::Commit(Slot& slot, Pending& p) {
 
 Result<int64_t> Engine::Configure(const std::string& session, Json body) {
   if (!body.is_object()) return Status::InvalidArgument("a config record body must be an object");
+  return AppendRecord(session, RecordKind::kConfig, std::move(body));
+}
+
+Result<int64_t> Engine::Note(const std::string& session, const std::string& source,
+                             const std::string& message) {
+  return AppendRecord(session, RecordKind::kNote, {{"source", source}, {"message", message}});
+}
+
+Result<int64_t> Engine::AppendRecord(const std::string& session, RecordKind kind, Json body) {
   auto slot = GetSlot(session);
   for (int attempt = 0; attempt <= options_.max_conflict_retries; ++attempt) {
     std::lock_guard lock(slot->mu);
     REINS_RETURN_IF_ERROR(EnsureLoaded(*slot));
     Pending p(slot->state);
-    int64_t seq = p.Add(RecordKind::kConfig, clock_->Now(), body);
+    int64_t seq = p.Add(kind, clock_->Now(), body);
     Status st = Commit(*slot, p);
     if (st.ok()) return seq;
     if (st.code() != Status::Code::kConflict) return st;
   }
-  return Status::Conflict("session '" + session + "': gave up configuring after conflicts");
+  return Status::Conflict("session '" + session + "': gave up appending after conflicts");
 }
 
 Result<int> Engine::ExpireDue(TimeUs now) {

@@ -127,4 +127,8 @@ class Event {
 // policies' patches as one patch.
 Json MergePatchDiff(const Json& from, const Json& to);
 
+// A one-line summary of an event (as JSON) for people: the tool and its
+// command or path, the model, or the start of the text; at most `max` bytes.
+std::string EventSummary(const Json& event, size_t max = 60);
+
 }  // namespace reins

@@ -50,6 +50,7 @@ struct SessionQuery {
   std::string user;   // empty: any
   std::string agent;  // empty: any
   std::string root;   // empty: any; otherwise sessions of that tree (root included)
+  std::string owner;  // empty: any; otherwise sessions created by that token
   TimeUs since = 0;   // started at or after (0: no bound)
   TimeUs until = 0;   // started before (0: no bound)
   std::optional<bool> ended;

@@ -42,6 +42,7 @@ Status SqliteLogStore::ListSessions(const SessionQuery& query,
   if (query.since) sql += " AND started_at >= ?4";
   if (query.until) sql += " AND started_at < ?5";
   if (query.ended) sql += " AND ended = ?6";
+  if (!query.owner.empty()) sql += " AND owner = ?8";
   sql += " ORDER BY started_at DESC, id LIMIT ?7";
   auto stmt = db_.Prepare(sql);
   if (!stmt.ok()) return stmt.status();
@@ -53,6 +54,7 @@ Status SqliteLogStore::ListSessions(const SessionQuery& query,
   if (query.until) q.Bind(5, query.until);
   if (query.ended) q.Bind(6, static_cast<int64_t>(*query.ended));
   q.Bind(7, query.limit > 0 ? query.limit : -1);
+  if (!query.owner.empty()) q.Bind(8, query.owner);
   while (true) {
     auto row = q.StepRow();
     if (!row.ok()) return row.status();

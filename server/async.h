@@ -1,0 +1,75 @@
+// Coroutine helpers for the server: running blocking work on a thread pool,
+// and a wake-up a coroutine can wait on with a deadline.
+#pragma once
+
+// clang-format off
+#include <utility>  // before Asio: Boost 1.74's coroutine support needs it under C++20
+// clang-format on
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <type_traits>
+
+namespace reins {
+
+namespace asio = boost::asio;
+
+// Runs `fn` on `pool` and resumes the calling coroutine on its own executor
+// with fn's result. The engine blocks (a durable append, a group commit), so
+// it never runs on the threads that do network I/O.
+template <typename F>
+asio::awaitable<std::invoke_result_t<F>> OnPool(asio::thread_pool& pool, F fn) {
+  using R = std::invoke_result_t<F>;
+  return asio::async_initiate<decltype(asio::use_awaitable), void(R)>(
+      [&pool, fn = std::move(fn)](auto handler) mutable {
+        asio::post(pool, [handler = std::move(handler), fn = std::move(fn)]() mutable {
+          R result = fn();
+          auto ex = asio::get_associated_executor(handler);
+          asio::dispatch(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
+            handler(std::move(result));
+          });
+        });
+      },
+      asio::use_awaitable);
+}
+
+// A wake-up for one coroutine. Notify() may be called from any thread; Wait()
+// runs on the executor the notifier was made with (a connection's strand),
+// which is also where Notify's effect lands, so no wake-up is lost between
+// checking and waiting.
+class Notifier : public std::enable_shared_from_this<Notifier> {
+ public:
+  explicit Notifier(asio::any_io_executor ex) : timer_(std::move(ex)) {}
+
+  void Notify() {
+    asio::post(timer_.get_executor(), [self = shared_from_this()] {
+      self->fired_ = true;
+      self->timer_.cancel();
+    });
+  }
+
+  // True when notified (since the last Wait), false when `deadline` passed.
+  asio::awaitable<bool> Wait(std::chrono::steady_clock::time_point deadline) {
+    if (!fired_) {
+      timer_.expires_at(deadline);
+      boost::system::error_code ec;
+      co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    bool fired = fired_;
+    fired_ = false;
+    co_return fired;
+  }
+
+ private:
+  asio::steady_timer timer_;
+  bool fired_ = false;
+};
+
+}  // namespace reins

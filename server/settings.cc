@@ -1,0 +1,150 @@
+#include "server/settings.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+
+#include "engine/yaml_json.h"
+
+namespace reins {
+
+namespace {
+
+constexpr const char* kKeys[] = {"listen",       "socket",          "token_dir",
+                                 "tokens",       "max_body_bytes",  "header_timeout",
+                                 "idle_timeout", "max_connections", "max_waiters",
+                                 "max_wait",     "workers"};
+
+// An integer in [lo, hi], or an error at the node.
+bool Integer(const YAML::Node& n, const SectionContext& ctx, const std::string& key, int64_t lo,
+             int64_t hi, int64_t* out) {
+  auto v = YamlToJson(n);
+  if (v.ok() && v->is_number_integer() && v->get<int64_t>() >= lo && v->get<int64_t>() <= hi) {
+    *out = v->get<int64_t>();
+    return true;
+  }
+  ctx.Error(n, "server." + key + " must be an integer from " + std::to_string(lo) + " to " +
+                   std::to_string(hi));
+  return false;
+}
+
+bool Duration(const YAML::Node& n, const SectionContext& ctx, const std::string& key, TimeUs* out) {
+  auto v = YamlToJson(n);
+  Result<TimeUs> d = Status::InvalidArgument("");
+  if (v.ok() && v->is_number() && v->get<double>() > 0) {
+    d = static_cast<TimeUs>(v->get<double>() * 1e6);
+  } else if (v.ok() && v->is_string()) {
+    d = ParseDuration(v->get<std::string>());
+  }
+  if (d.ok() && *d > 0) {
+    *out = *d;
+    return true;
+  }
+  ctx.Error(n, "server." + key + " must be a duration such as 30s or 5m");
+  return false;
+}
+
+void ParseTokens(const YAML::Node& node, const SectionContext& ctx, ServerSettings* s) {
+  if (!node.IsSequence()) {
+    ctx.Error(node, "server.tokens must be a list of {name, role, sha256}");
+    return;
+  }
+  for (const YAML::Node& t : node) {
+    auto j = YamlToJson(t);
+    if (!j.ok() || !j->is_object() || !j->value("name", Json()).is_string() ||
+        !j->value("sha256", Json()).is_string()) {
+      ctx.Error(t, "server.tokens: each token needs a name, a role and a sha256");
+      continue;
+    }
+    auto role = RoleFromName(j->value("role", ""));
+    std::string hash = (*j)["sha256"];
+    if (!role) {
+      ctx.Error(t, "server.tokens: role must be agent, approver or admin");
+    } else if (hash.size() != 64 || hash.find_first_not_of("0123456789abcdef") != hash.npos) {
+      ctx.Error(t, "server.tokens: sha256 must be 64 lowercase hex digits (reins token hash)");
+    } else {
+      s->tokens.push_back({(*j)["name"], *role, hash});
+    }
+  }
+}
+
+ServerSettings ParseSection(const YAML::Node& node, const SectionContext& ctx) {
+  ServerSettings s;
+  s.token_dir = DefaultTokenDir();
+  if (!node) return s;
+  if (!node.IsMap()) {
+    ctx.Error(node, "'server' must be a mapping");
+    return s;
+  }
+  for (const auto& kv : node) {
+    std::string key = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    int64_t n = 0;
+    if (key == "listen" || key == "socket" || key == "token_dir") {
+      if (!v.IsScalar()) {
+        ctx.Error(v, "server." + key + " must be a string");
+      } else if (key == "listen") {
+        s.listen = v.Scalar();
+      } else if (key == "socket") {
+        s.socket = ctx.ResolvePath(v.Scalar());
+      } else {
+        s.token_dir = ctx.ResolvePath(v.Scalar());
+      }
+    } else if (key == "tokens") {
+      ParseTokens(v, ctx, &s);
+    } else if (key == "max_body_bytes") {
+      if (Integer(v, ctx, key, 1024, 1LL << 30, &n)) s.max_body_bytes = n;
+    } else if (key == "max_connections") {
+      if (Integer(v, ctx, key, 1, 1 << 20, &n)) s.max_connections = n;
+    } else if (key == "max_waiters") {
+      if (Integer(v, ctx, key, 0, 1 << 20, &n)) s.max_waiters = n;
+    } else if (key == "workers") {
+      if (Integer(v, ctx, key, 1, 1024, &n)) s.workers = static_cast<int>(n);
+    } else if (key == "header_timeout") {
+      Duration(v, ctx, key, &s.header_timeout);
+    } else if (key == "idle_timeout") {
+      Duration(v, ctx, key, &s.idle_timeout);
+    } else if (key == "max_wait") {
+      Duration(v, ctx, key, &s.max_wait);
+    } else {
+      std::string known;
+      for (const char* k : kKeys) known += (known.empty() ? "" : ", ") + std::string(k);
+      ctx.Error(kv.first, "unknown key '" + key + "' in 'server' (known: " + known + ")");
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string DefaultTokenDir() {
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.reins";
+}
+
+void RegisterServerSection(ConfigLoader* loader, ServerOverrides overrides) {
+  loader->AddSection("server",
+                     [overrides](const YAML::Node& node, const SectionContext& ctx) -> std::any {
+                       ServerSettings s = ParseSection(node, ctx);
+                       if (overrides.listen) s.listen = *overrides.listen;
+                       if (overrides.socket)
+                         s.socket = *overrides.socket;  // absolute (the CLI resolves it)
+                       if (overrides.token_dir) s.token_dir = *overrides.token_dir;
+                       ctx.Protect(s.token_dir + "/**");
+                       if (overrides.db && !overrides.db->empty()) {
+                         for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+                           ctx.Protect(*overrides.db + suffix);
+                       }
+                       return s;
+                     });
+}
+
+ServerSettings ServerSettingsOf(const ServerConfig& config) {
+  auto it = config.sections.find("server");
+  if (it != config.sections.end()) return std::any_cast<ServerSettings>(it->second);
+  ServerSettings s;
+  s.token_dir = DefaultTokenDir();
+  return s;
+}
+
+}  // namespace reins
