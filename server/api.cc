@@ -1,5 +1,7 @@
 #include "server/api.h"
 
+#include <charconv>
+
 #include "server/api_util.h"
 
 namespace reins {
@@ -70,6 +72,19 @@ std::optional<Json> ParseBody(const HttpRequest& req, HttpResponse* error) {
                    "malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
     return std::nullopt;
   }
+}
+
+std::optional<int64_t> IntParam(const HttpRequest& req, const std::string& key, int64_t fallback,
+                                int64_t min, int64_t max, HttpResponse* error) {
+  if (!req.HasQuery(key)) return std::clamp(fallback, min, max);
+  std::string text = req.Query(key);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    *error = Error(400, "invalid_argument", "'" + key + "' must be an integer", key);
+    return std::nullopt;
+  }
+  return std::clamp(value, min, max);
 }
 
 std::string FieldOf(const std::string& message) {

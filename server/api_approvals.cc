@@ -72,21 +72,23 @@ asio::awaitable<HttpResponse> Api::ListApprovals(Call& c) {
     co_return Error(400, "invalid_argument",
                     "status must be pending, approved, denied, expired or all", "status");
   }
-  int64_t limit = std::clamp<int64_t>(std::atoll(c.req.Query("limit", "100").c_str()), 1, 1000);
+  HttpResponse bad;
+  auto limit = api::IntParam(c.req, "limit", 100, 1, 1000, &bad);
+  if (!limit) co_return bad;
   std::vector<ApprovalSummary> found;
   bool agent = c.who.role == Role::kAgent;
   auto st = co_await Blocking([&] {
     // Agents see their own sessions' approvals only; filtering them needs
     // every row, so list without a limit and stop once we have enough.
-    return ctx_.store->ListApprovals(status, agent ? 0 : limit, [&](const ApprovalSummary& a) {
+    return ctx_.store->ListApprovals(status, agent ? 0 : *limit, [&](const ApprovalSummary& a) {
       found.push_back(a);
-      return agent || static_cast<int64_t>(found.size()) < limit;
+      return agent || static_cast<int64_t>(found.size()) < *limit;
     });
   });
   if (!st.ok()) co_return FromStatus(st);
   Json out = Json::array();
   for (const ApprovalSummary& a : found) {
-    if (static_cast<int64_t>(out.size()) >= limit) break;
+    if (static_cast<int64_t>(out.size()) >= *limit) break;
     if (agent) {
       auto owner = co_await OwnerOf(a.session);
       if (!owner.ok() || *owner != c.who.name) continue;

@@ -106,6 +106,9 @@ asio::awaitable<HttpResponse> Api::ListSessions(Call& c) {
   std::string active = c.req.Query("active");
   if (active == "true" || active == "1") q.ended = false;
   if (active == "false" || active == "0") q.ended = true;
+  if (c.req.HasQuery("active") && !q.ended) {
+    co_return Error(400, "invalid_argument", "'active' must be true or false", "active");
+  }
   if (c.req.HasQuery("since")) {
     std::string since = c.req.Query("since");
     auto t = ParseRfc3339(since);
@@ -119,7 +122,10 @@ asio::awaitable<HttpResponse> Api::ListSessions(Call& c) {
     }
     q.since = *t;
   }
-  q.limit = std::clamp<int64_t>(std::atoll(c.req.Query("limit", "100").c_str()), 1, 10000);
+  HttpResponse bad;
+  auto limit = api::IntParam(c.req, "limit", 100, 1, 10000, &bad);
+  if (!limit) co_return bad;
+  q.limit = *limit;
   auto list = co_await Blocking([&]() -> Result<Json> {
     Json out = Json::array();
     Status st = ctx_.store->ListSessions(q, [&](const SessionSummary& s) {
@@ -242,7 +248,12 @@ asio::awaitable<HttpResponse> Api::PostEvents(Call& c) {
   Json out = decisions[0];
   if (last->verdict == Verdict::kAsk && *wait > 0) {
     auto summary = co_await AwaitApproval(c, last->approval_id, *wait);
-    if (!summary.ok()) co_return FromStatus(summary.status());
+    if (!summary.ok()) {
+      // The event is recorded: answer its ask rather than an error the
+      // client might retry, which would record it twice.
+      out["wait_error"] = summary.status().message();
+      co_return JsonResponse(200, out);
+    }
     if (summary->has_value() && (*summary)->status != "pending") {
       const ApprovalSummary& a = **summary;
       bool approved = a.status == "approved";
@@ -259,10 +270,11 @@ asio::awaitable<HttpResponse> Api::PostEvents(Call& c) {
 asio::awaitable<HttpResponse> Api::GetEvents(Call& c) {
   const std::string& id = c.req.segments[2];
   if (auto refused = co_await CheckSession(c, id)) co_return *refused;
-  int64_t after = std::max<int64_t>(0, std::atoll(c.req.Query("after", "0").c_str()));
-  int64_t limit = std::clamp<int64_t>(
-      std::atoll(c.req.Query("limit", std::to_string(kMaxRecordsPerPage)).c_str()), 1,
-      kMaxRecordsPerPage);
+  HttpResponse bad;
+  auto after_param = api::IntParam(c.req, "after", 0, 0, INT64_MAX, &bad);
+  auto limit_param = api::IntParam(c.req, "limit", kMaxRecordsPerPage, 1, kMaxRecordsPerPage, &bad);
+  if (!after_param || !limit_param) co_return bad;
+  int64_t after = *after_param, limit = *limit_param;
   auto out = co_await Blocking([&]() -> Result<Json> {
     Json records = Json::array();
     Status st = ctx_.store->Scan(id, after, limit, [&](const Record& r) {

@@ -82,6 +82,9 @@ TEST_CASE("sessions are created, listed with filters and read back with their st
     CHECK(active[0]["user"] == "bob");
     CHECK(Call(c, "GET", "/v1/sessions?since=1h", ts.admin).json()["sessions"].size() == 2);
     CHECK(Call(c, "GET", "/v1/sessions?since=yesterday", ts.admin).status == 400);
+    CHECK(Call(c, "GET", "/v1/sessions?active=maybe", ts.admin).json()["error"]["field"] ==
+          "active");
+    CHECK(Call(c, "GET", "/v1/sessions?limit=ten", ts.admin).json()["error"]["field"] == "limit");
   }
 
   SECTION("the log pages with hashes") {
@@ -93,6 +96,7 @@ TEST_CASE("sessions are created, listed with filters and read back with their st
     CHECK(page["records"][1]["hash"] != page["records"][0]["hash"]);
     CHECK(page["next_after"] == 5);
     CHECK(page["head"].get<int64_t>() >= 6);
+    CHECK(Call(c, "GET", "/v1/sessions/s1/events?after=xyz", ts.admin).status == 400);
   }
 
   SECTION("bad requests name what is wrong") {
@@ -245,4 +249,17 @@ TEST_CASE("the stream sends the log so far, then every new record live", "[serve
   auto first = again.ReadStream();
   REQUIRE(first.ok());
   CHECK(first->rfind("id: 4\n", 0) == 0);
+}
+
+TEST_CASE("with every waiter slot taken, a held ask still answers with its approval", "[server]") {
+  TestServer ts("server:\n  max_waiters: 0\n" + std::string(kGatePolicies));
+  HttpClient c = ts.Client();
+  REQUIRE(Call(c, "POST", "/v1/sessions", ts.admin, {{"id", "full"}}).status == 201);
+  Call(c, "POST", "/v1/sessions/full/events", ts.admin, BashCall("npm install left-pad"));
+  auto r = Call(c, "POST", "/v1/sessions/full/events?wait=5", ts.admin, BashCall("git push"));
+  REQUIRE(r.status == 200);
+  CHECK(r.json()["verdict"] == "ask");
+  CHECK(r.json()["approval_id"] == "full:6");
+  CHECK(r.json()["wait_error"].get<std::string>().find("too many waiters") != std::string::npos);
+  CHECK(Call(c, "GET", "/v1/approvals/full:6?wait=1", ts.admin).status == 503);
 }

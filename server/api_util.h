@@ -25,6 +25,11 @@ HttpResponse InvalidConfig(const std::vector<ConfigError>& errors, const Status&
 // Parses the body as JSON; on failure `*error` is the 400 to send.
 std::optional<Json> ParseBody(const HttpRequest& req, HttpResponse* error);
 
+// Query parameter `key` as an integer clamped to [min, max] (`fallback` when
+// absent); on a value that is not an integer `*error` is the 400 to send.
+std::optional<int64_t> IntParam(const HttpRequest& req, const std::string& key, int64_t fallback,
+                                int64_t min, int64_t max, HttpResponse* error);
+
 // "field 'x': ..." messages from event validation name the field.
 std::string FieldOf(const std::string& message);
 

@@ -29,6 +29,8 @@ constexpr auto kWriteTimeout = std::chrono::seconds(30);
 class ConnectionBase {
  public:
   virtual ~ConnectionBase() = default;
+  // A reference that keeps the connection alive; null once it is closing.
+  virtual std::shared_ptr<ConnectionBase> Pin() = 0;
   // Closes the connection if it is between requests (shutdown).
   virtual void CancelIfIdle() = 0;
 };
@@ -77,10 +79,10 @@ class Connection : public ConnectionBase,
 
   asio::any_io_executor executor() { return stream_.get_executor(); }
 
+  std::shared_ptr<ConnectionBase> Pin() override { return this->weak_from_this().lock(); }
+
   void CancelIfIdle() override {
-    auto self = this->weak_from_this().lock();
-    if (!self) return;  // already closing
-    asio::post(stream_.get_executor(), [self] {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
       if (self->idle_) self->stream_.cancel();
     });
   }
@@ -449,8 +451,16 @@ void HttpServer::StopAccepting() {
     error_code ignored;
     for (auto& a : shared->tcp_acceptors) a->close(ignored);
     for (auto& a : shared->unix_acceptors) a->close(ignored);
-    std::lock_guard lock(shared->mu);
-    for (ConnectionBase* c : shared->connections) c->CancelIfIdle();
+    // Pinned under the lock, cancelled and released outside it: the last
+    // reference to a connection may go here, and its destructor takes the lock.
+    std::vector<std::shared_ptr<ConnectionBase>> open;
+    {
+      std::lock_guard lock(shared->mu);
+      for (ConnectionBase* c : shared->connections) {
+        if (auto pinned = c->Pin()) open.push_back(std::move(pinned));
+      }
+    }
+    for (auto& c : open) c->CancelIfIdle();
   });
 }
 

@@ -3,7 +3,11 @@
 // never block on a full pipe.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +24,33 @@ struct ProcessResult {
 // environment. Blocks until the program exits.
 ProcessResult Run(const std::vector<std::string>& argv, const std::string& input = "",
                   const std::string& cwd = "", const std::map<std::string, std::string>& env = {});
+
+// A program running in the background, its stdout and stderr both written to
+// `log_path`. The destructor kills it if it still runs.
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::vector<std::string>& argv, std::string log_path,
+                    const std::string& cwd = "",
+                    const std::map<std::string, std::string>& env = {});
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  void Signal(int sig);
+  // Waits for it to exit; returns its exit status, or 128 + signal.
+  int Wait();
+  // Wait() for at most `timeout` (0: just check); nullopt while it runs.
+  std::optional<int> WaitFor(std::chrono::milliseconds timeout);
+  // What it has printed so far.
+  std::string Output() const;
+  // Waits until its output contains `text`; false after `timeout`.
+  bool WaitForOutput(const std::string& text, std::chrono::milliseconds timeout);
+
+ private:
+  std::string log_path_;
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+};
 
 // Runs a shell command line with /bin/sh -c.
 ProcessResult Shell(const std::string& command, const std::string& cwd = "",
