@@ -2,7 +2,8 @@
 #   make deps        install missing Debian packages (idempotent; root or sudo)
 #   make             build (RelWithDebInfo: -O2 -g), ccache when present
 #   make test        deps + build + every test through ctest
-#   make run         deps + build + the bundled demo
+#   make run         deps + build + reins serve on the examples (var/ holds log and tokens)
+#   make demo        deps + build + the example sessions through `reins eval`
 #   make bench       deps + build + benchmarks (figures as `name value unit` lines)
 #   make SAN=1 ...   the same in an ASan+UBSan build (build-san/)
 #   make format      clang-format every source file
@@ -26,7 +27,7 @@ ifneq ($(CCACHE),)
 CMAKE_FLAGS += -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
 endif
 
-.PHONY: all build deps test run bench format clean
+.PHONY: all build deps test run demo bench format clean
 
 all: build
 
@@ -51,7 +52,13 @@ test: deps
 	$(MAKE) build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# The server on the examples (examples/server.yaml): log and tokens under var/.
 run: deps
+	$(MAKE) build
+	$(BUILD_DIR)/cli/reins serve --config examples/server.yaml
+
+# The example sessions through the example policies, as decision tables.
+demo: deps
 	$(MAKE) build
 	REINS=$(BUILD_DIR)/cli/reins ./examples/demo.sh
 

@@ -17,7 +17,7 @@ struct CheckOptions {
 };
 
 int RunCheck(const CheckOptions& opt) {
-  ConfigLoader loader(&DefaultRegistry());
+  ConfigLoader loader = DefaultConfigLoader();
   int failed = 0;
   for (const std::string& file : opt.files) {
     std::vector<ConfigError> errors;

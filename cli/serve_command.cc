@@ -50,7 +50,11 @@ int RunServe(const ServeCommandOptions& opt) {
             << (s.url().empty() ? "unix:" + s.socket_path() : s.url())
             << " REINS_TOKEN_FILE=" << approver << " reins approvals --follow\n"
             << "  agents      create an agent token: reins token create --role agent --name NAME"
-            << (s.token_dir().empty() ? "" : " --token-dir " + s.token_dir()) << "\n\n";
+            << (s.token_dir().empty() ? "" : " --token-dir " + s.token_dir()) << "\n"
+            << "  harnesses   send each session's events to POST /v1/sessions/ID/events "
+               "(docs/api.md);\n"
+            << "              the Claude Code, Codex and Gemini CLI hook adapters are not in "
+               "this build yet\n\n";
   return s.RunUntilSignal();
 }
 

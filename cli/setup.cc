@@ -5,6 +5,7 @@
 
 #include "builtins/builtins.h"
 #include "scripts/lua_loader.h"
+#include "server/settings.h"
 
 namespace reins {
 
@@ -22,9 +23,15 @@ const PolicyRegistry& DefaultRegistry() {
   return *registry;
 }
 
+ConfigLoader DefaultConfigLoader() {
+  ConfigLoader loader(&DefaultRegistry());
+  RegisterServerSection(&loader);
+  return loader;
+}
+
 std::optional<LoadedConfig> LoadLayers(const std::string& server, const std::string& agent,
                                        const std::string& session, std::ostream& err) {
-  ConfigLoader loader(&DefaultRegistry());
+  ConfigLoader loader = DefaultConfigLoader();
   std::vector<ConfigError> errors;
   LoadedConfig out;
   out.settings.prices = std::make_shared<PriceTable>(PriceTable::Builtin());

@@ -15,6 +15,9 @@ namespace reins {
 
 // Every policy type this build knows (builtins and file loaders).
 const PolicyRegistry& DefaultRegistry();
+// A loader over DefaultRegistry() that also knows the server's `server:`
+// section, so every command accepts the file `reins serve` reads.
+ConfigLoader DefaultConfigLoader();
 
 struct LoadedConfig {
   EngineSettings settings;
@@ -26,6 +29,5 @@ struct LoadedConfig {
 // nullopt when there was any.
 std::optional<LoadedConfig> LoadLayers(const std::string& server, const std::string& agent,
                                        const std::string& session, std::ostream& err);
-
 
 }  // namespace reins

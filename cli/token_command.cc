@@ -23,8 +23,7 @@ Result<std::string> TokenDir(const TokenOptions& opt) {
     return std::filesystem::absolute(opt.token_dir).lexically_normal().string();
   }
   if (opt.config.empty()) return DefaultTokenDir();
-  ConfigLoader loader(&DefaultRegistry());
-  RegisterServerSection(&loader);
+  ConfigLoader loader = DefaultConfigLoader();
   std::vector<ConfigError> errors;
   auto config = loader.LoadServer(opt.config, &errors);
   if (!config.ok()) {
