@@ -75,6 +75,7 @@ class ApprovalAfter : public Policy {
             "'" + what + "' needs approval: '" + armed_by + "' ran since the last approval.";
         if (action_ == "deny") return PolicyResult::Deny(std::move(reason));
         PolicyResult r = PolicyResult::Ask(std::move(reason));
+        r.kind = g.text();  // a grant covers this gated command, not every shell call
         if (reset_) r.updates.push_back(StateUpdate::Delete(kArmedKey));
         return r;
       }

@@ -32,7 +32,7 @@ Evaluation EvaluatePolicies(const PolicySet& set, const Event& original, const S
                             const PriceTable* prices, const QueryContext* queries) {
   Evaluation ev;
   std::optional<Event> patched;  // copied only once a policy modifies the event
-  std::vector<std::pair<std::string, std::string>> askers, modifiers;
+  std::vector<std::pair<std::string, std::string>> askers, modifiers, granted;
   std::vector<std::string> allowers;
   bool asked_first = true;
 
@@ -84,6 +84,7 @@ Evaluation EvaluatePolicies(const PolicySet& set, const Event& original, const S
       if (const Grant* g = state.FindGrant(entry.name, kind, event.ts())) {
         r.verdict = Verdict::kAllow;
         r.reason = "granted by approval " + g->approval_id + ": " + r.reason;
+        granted.emplace_back(entry.name, r.reason);
       }
     }
     ev.results.push_back(
@@ -129,6 +130,9 @@ Evaluation EvaluatePolicies(const PolicySet& set, const Event& original, const S
   } else {
     ev.verdict = Verdict::kAllow;
     ev.policies = std::move(allowers);
+    // An allow that only a grant made says so: the audit trail shows which
+    // approval let the action through.
+    if (!granted.empty()) ev.reason = JoinReasons(granted, "");
   }
   return ev;
 }
