@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/log_store.h"
+#include "engine/sqlite_checkpointer.h"
 #include "engine/sqlite_db.h"
 
 namespace reins::internal {
@@ -101,7 +102,8 @@ class SqliteLogStore : public LogStore {
   std::mutex queue_mu_;
   std::deque<Writer*> writers_;
 
-  std::mutex mu_;  // the connection
+  WalCheckpointer checkpointer_;  // outlives db_, whose WAL hook points at it
+  std::mutex mu_;                 // the connection
   SqliteDb db_;
   SqliteStmt savepoint_, release_, rollback_to_, begin_, commit_, rollback_, insert_event_,
       prev_exists_, insert_session_, update_session_start_, end_session_, upsert_spend_, scan_,
