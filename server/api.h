@@ -28,7 +28,7 @@ struct ApiContext {
   Hub* hub;
   Metrics* metrics;
   TokenStore* tokens;
-  asio::thread_pool* pool;  // runs the engine (null: the I/O threads do)
+  asio::thread_pool* pool;  // runs the engine
   Clock* clock;
   ServerSettings settings;
   std::function<void(const std::string&)> log;  // one line to the server log
@@ -91,7 +91,7 @@ class Api {
 
   template <typename F>
   auto Blocking(F fn) {
-    return RunBlocking(ctx_.pool, std::move(fn));
+    return OnPool(*ctx_.pool, std::move(fn));
   }
 
   ApiContext ctx_;

@@ -40,13 +40,6 @@ asio::awaitable<std::invoke_result_t<F>> OnPool(asio::thread_pool& pool, F fn) {
       asio::use_awaitable);
 }
 
-// OnPool when there is a pool; else runs `fn` right here.
-template <typename F>
-asio::awaitable<std::invoke_result_t<F>> RunBlocking(asio::thread_pool* pool, F fn) {
-  if (!pool) co_return fn();
-  co_return co_await OnPool(*pool, std::move(fn));
-}
-
 // A wake-up for one coroutine. Notify() may be called from any thread; Wait()
 // runs on the executor the notifier was made with (a connection's strand),
 // which is also where Notify's effect lands, so no wake-up is lost between

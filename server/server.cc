@@ -114,10 +114,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options) {
   if (!created.ok()) return created.status().WithPrefix("creating the first tokens");
   p->created_tokens = std::move(created).value();
 
-  int workers = p->settings.workers >= 0                             ? p->settings.workers
-                : p->engine_settings.durability == Durability::kFull ? 32
-                                                                     : 0;
-  if (workers > 0) p->pool = std::make_unique<asio::thread_pool>(workers);
+  p->pool = std::make_unique<asio::thread_pool>(p->settings.workers);
   ApiContext ctx{p->engine.get(), p->store.get(), p->policies.get(), p->hub.get(), &p->metrics,
                  p->tokens.get(), p->pool.get(),  &p->clock,         p->settings,  options.log};
   p->api = std::make_unique<Api>(std::move(ctx));
@@ -148,8 +145,8 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options) {
           boost::system::error_code ec;
           co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
           if (ec || raw->http->stopping()) break;
-          auto expired = co_await RunBlocking(
-              raw->pool.get(), [raw] { return raw->engine->ExpireDue(raw->clock.Now()); });
+          auto expired = co_await OnPool(
+              *raw->pool, [raw] { return raw->engine->ExpireDue(raw->clock.Now()); });
           if (!expired.ok()) raw->Log("expiring approvals failed: " + expired.status().ToString());
         }
       },
@@ -214,7 +211,7 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   p_->http->StopAccepting();
   p_->hub->NotifyAll();  // held asks, long polls and streams answer now
   p_->http->Shutdown(grace);
-  if (p_->pool) p_->pool->join();  // engine work in flight commits
+  p_->pool->join();  // engine work in flight commits
   p_->Log("stopped");
 }
 

@@ -99,7 +99,7 @@ ServerSettings ParseSection(const YAML::Node& node, const SectionContext& ctx) {
     } else if (key == "max_waiters") {
       if (Integer(v, ctx, key, 0, 1 << 20, &n)) s.max_waiters = n;
     } else if (key == "workers") {
-      if (Integer(v, ctx, key, 0, 1024, &n)) s.workers = static_cast<int>(n);
+      if (Integer(v, ctx, key, 1, 1024, &n)) s.workers = static_cast<int>(n);
     } else if (key == "header_timeout") {
       Duration(v, ctx, key, &s.header_timeout);
     } else if (key == "idle_timeout") {

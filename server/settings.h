@@ -12,8 +12,7 @@
 //     max_connections: 1024       # beyond this, new connections are closed
 //     max_waiters: 1024           # long polls, held asks and streams at once
 //     max_wait: 1h                # the longest ?wait honoured
-//     workers: 0                  # threads that run the engine; 0: on the I/O
-//                                 # threads (default, unless durability is full)
+//     workers: 32                 # threads that run the engine (log writes)
 //
 // Every key is optional; command-line flags override listen, socket and the
 // token directory (ServerOverrides, applied while the file is parsed so the
@@ -41,11 +40,10 @@ struct ServerSettings {
   size_t max_connections = 1024;
   size_t max_waiters = 1024;
   TimeUs max_wait = 3600 * 1000000LL;
-  // Threads that run the engine; 0 runs it on the I/O threads, which saves
-  // two thread hand-offs per request when a commit does not sync (normal
-  // durability). -1: 0 for normal durability, 32 for full, where group
-  // commit needs many appends waiting on the same sync.
-  int workers = -1;
+  // Threads that run the engine. Many, though the machine may have two
+  // cores: appends waiting together share one transaction (group commit),
+  // which is what keeps the log from limiting throughput.
+  int workers = 32;
 
   std::string token_file() const { return token_dir + "/tokens.json"; }
 };
