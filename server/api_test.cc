@@ -1,5 +1,6 @@
 // The HTTP API end to end: a real server on a loopback port with a real
 // SQLite log, driven the way harness adapters and people drive it.
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -262,4 +263,29 @@ TEST_CASE("with every waiter slot taken, a held ask still answers with its appro
   CHECK(r.json()["approval_id"] == "full:6");
   CHECK(r.json()["wait_error"].get<std::string>().find("too many waiters") != std::string::npos);
   CHECK(Call(c, "GET", "/v1/approvals/full:6?wait=1", ts.admin).status == 503);
+}
+
+TEST_CASE("parallel events of one session lose no state update", "[server]") {
+  TestServer ts("policies:\n  cap:\n    use: max_tool_calls_per_session\n    with: {limit: 150}\n");
+  HttpClient c = ts.Client();
+  REQUIRE(Call(c, "POST", "/v1/sessions", ts.admin, {{"id", "par"}}).status == 201);
+  constexpr int kThreads = 8, kEach = 25;
+  std::atomic<int> allowed{0}, denied{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      HttpClient mine = ts.Client();
+      for (int i = 0; i < kEach; ++i) {
+        auto r = mine.Request("POST", "/v1/sessions/par/events", BashCall("ls").dump(), ts.admin);
+        if (!r.ok() || r->status != 200) continue;
+        (r->json()["verdict"] == "allow" ? allowed : denied)++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  // The cap's counter saw every call: exactly `limit` passed.
+  CHECK(allowed == 150);
+  CHECK(denied == kThreads * kEach - 150);
+  CHECK(Call(c, "GET", "/v1/sessions/par", ts.admin).json()["tool_calls"]["Bash"] ==
+        kThreads * kEach);
 }
