@@ -20,5 +20,6 @@ void AddPoliciesCommand(CLI::App& app, int* exit_code);
 void AddServeCommand(CLI::App& app, int* exit_code);
 void AddTokenCommand(CLI::App& app, int* exit_code);
 void AddApprovalsCommands(CLI::App& app, int* exit_code);  // approvals, approve, deny
+void AddHookCommand(CLI::App& app, int* exit_code);        // hook claude
 
 }  // namespace reins

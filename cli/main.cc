@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   reins::AddServeCommand(app, &exit_code);
   reins::AddTokenCommand(app, &exit_code);
   reins::AddApprovalsCommands(app, &exit_code);
+  reins::AddHookCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

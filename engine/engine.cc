@@ -59,6 +59,30 @@ Result<Decision> Engine::Submit(Event event) {
                           " conflicting appends by other writers");
 }
 
+Result<std::optional<Decision>> Engine::StartSession(Event start) {
+  if (start.type() != EventType::kSessionStart) {
+    return Status::InvalidArgument("StartSession takes a session_start event");
+  }
+  if (!start.has_ts()) start.set_ts(clock_->Now());
+  auto slot = GetSlot(start.session());
+  for (int attempt = 0; attempt <= options_.max_conflict_retries; ++attempt) {
+    std::unique_lock lock(slot->mu);
+    REINS_RETURN_IF_ERROR(EnsureLoaded(*slot));
+    if (slot->state.last_seq > 0) return std::optional<Decision>();
+    bool conflict = false;
+    std::vector<std::shared_ptr<Slot>> ancestors;
+    auto decision = TrySubmit(*slot, start, &conflict, &ancestors);
+    if (!conflict) {
+      if (!decision.ok()) return decision.status();
+      return std::optional<Decision>(std::move(decision).value());
+    }
+    // Another writer appended first: the reload above sees its records.
+  }
+  return Status::Conflict("session '" + start.session() + "': gave up after " +
+                          std::to_string(options_.max_conflict_retries) +
+                          " conflicting appends by other writers");
+}
+
 Result<Decision> Engine::TrySubmit(Slot& slot, const Event& input, bool* conflict,
                                    std::vector<std::shared_ptr<Slot>>* ancestors) {
   SessionState& st = slot.state;

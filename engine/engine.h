@@ -121,6 +121,11 @@ class Engine {
   // recorded. I/O errors also leave the log without the event.
   Result<Decision> Submit(Event event);
 
+  // Submits `start` (a session_start) only if its session has no log yet,
+  // also against other processes appending to the same log. nullopt when
+  // the session already existed: nothing is recorded then.
+  Result<std::optional<Decision>> StartSession(Event start);
+
   // Appends a config record to `session` (the time from the engine's clock)
   // and returns its seq. `body` keys replace the session's configuration
   // keys (record.h); the caller validates them first.

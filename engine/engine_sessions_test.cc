@@ -208,3 +208,27 @@ TEST_CASE("sessions beyond the memory bound reload with nothing lost", "[engine]
     CHECK(*h.State("s" + std::to_string(i)).PolicyValue("server:count", "n") == 3);
   }
 }
+
+TEST_CASE("StartSession starts a session once, even when two engines share the log", "[engine]") {
+  TempDir dir;
+  testing::EngineHarness a(kCounting, dir.File("log.db"));
+  testing::EngineHarness b(kCounting, dir.File("log.db"));
+  auto start = [](const std::string& user) {
+    auto e = Event::FromJson({{"session", "s"}, {"type", "session_start"}, {"user", user}});
+    REQUIRE(e.ok());
+    return std::move(e).value();
+  };
+  auto first = a.engine->StartSession(start("ada"));
+  REQUIRE(first.ok());
+  CHECK(first->has_value());
+  // b has not seen the session: its attempt meets a's record and stops.
+  auto second = b.engine->StartSession(start("bob"));
+  REQUIRE(second.ok());
+  CHECK_FALSE(second->has_value());
+  CHECK(b.State().user == "ada");
+  CHECK(b.State().last_seq == a.State().last_seq);
+  auto request = Event::FromJson({{"session", "s"}, {"type", "request"}, {"text", "hi"}});
+  REQUIRE(request.ok());
+  auto wrong = a.engine->StartSession(*request);
+  CHECK(wrong.status().code() == Status::Code::kInvalidArgument);
+}

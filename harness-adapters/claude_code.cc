@@ -1,0 +1,199 @@
+#include "harness-adapters/claude_code.h"
+
+#include "harness-adapters/transcript.h"
+
+namespace reins {
+
+namespace {
+
+constexpr const char* kHarness = "claude-code";
+constexpr const char* kCursorNote = "claude_transcript";
+
+bool Blocking(const std::string& event_name) {
+  return event_name == "PreToolUse" || event_name == "UserPromptSubmit";
+}
+
+std::string Str(const Json& j, const char* key) {
+  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
+HookAnswer Output(const Json& out) { return {0, out.dump() + "\n", ""}; }
+
+HookAnswer PreToolUse(const std::string& decision, const std::string& reason,
+                      const Json& updated_input = Json()) {
+  Json h = {{"hookEventName", "PreToolUse"}, {"permissionDecision", decision}};
+  if (!reason.empty()) h["permissionDecisionReason"] = reason;
+  if (!updated_input.is_null()) h["updatedInput"] = updated_input;
+  return Output({{"hookSpecificOutput", h}});
+}
+
+// reins could not decide: tool calls and prompts are refused, the rest pass.
+HookAnswer Failed(const std::string& event_name, const std::string& message) {
+  std::string why = "reins could not evaluate this " +
+                    (event_name.empty() ? std::string("hook") : event_name) + ": " + message;
+  if (event_name == "PreToolUse") return PreToolUse("deny", why);
+  if (event_name == "UserPromptSubmit") return Output({{"decision", "block"}, {"reason", why}});
+  // An unknown event might be a tool call: exit 2 blocks those, and is only
+  // shown to the user elsewhere.
+  if (event_name.empty()) return {2, "", why + "\n"};
+  return {1, "", why + "\n"};
+}
+
+// The tool input with the decision's patch of `input` applied.
+Json PatchedInput(const Json& hook, const Json& decision) {
+  Json input = hook.contains("tool_input") ? hook["tool_input"] : Json::object();
+  if (decision.contains("patch") && decision["patch"].contains("input")) {
+    input.merge_patch(decision["patch"]["input"]);
+  }
+  return input;
+}
+
+}  // namespace
+
+HookAnswer ClaudeCodeAdapter::Handle(std::string_view input) {
+  Json hook = Json::parse(input, nullptr, false);
+  if (!hook.is_object()) return Failed("", "the hook input is not a JSON object");
+  std::string event_name = Str(hook, "hook_event_name");
+  std::string session_id = Str(hook, "session_id");
+  if (event_name.empty()) return Failed("", "the hook input has no 'hook_event_name'");
+  if (session_id.empty()) return Failed(event_name, "the hook input has no 'session_id'");
+
+  std::string session = session_id;
+  Json start = {{"type", "session_start"}, {"harness", kHarness}, {"cwd", Str(hook, "cwd")}};
+  if (!options_.user.empty()) start["user"] = options_.user;
+  if (event_name == "SessionStart") {
+    if (hook.contains("model") && hook["model"].is_string()) start["model"] = hook["model"];
+    if (hook.contains("source")) start["labels"] = {{"source", hook["source"]}};
+  }
+  Status st = EnsureSession(session, start);
+  std::string transcript = Str(hook, "transcript_path");
+  std::string agent_id = Str(hook, "agent_id");
+  if (st.ok() && !agent_id.empty()) {
+    // A sub-agent: its own session under the parent, its own transcript.
+    session = session_id + "/" + agent_id;
+    Json child = {{"type", "session_start"},
+                  {"harness", kHarness},
+                  {"parent", session_id},
+                  {"agent", Str(hook, "agent_type")},
+                  {"cwd", Str(hook, "cwd")}};
+    st = EnsureSession(session, child);
+    std::string dir = transcript.size() > 6 && transcript.ends_with(".jsonl")
+                          ? transcript.substr(0, transcript.size() - 6)
+                          : transcript;
+    transcript = Str(hook, "agent_transcript_path");
+    if (transcript.empty()) transcript = dir + "/subagents/agent-" + agent_id + ".jsonl";
+  }
+  if (st.ok() && !transcript.empty()) st = SyncTranscript(session, transcript);
+  if (!st.ok()) return Failed(event_name, st.message());
+
+  auto event = Translate(hook, session);
+  if (!event.ok()) return Failed(event_name, event.status().message());
+  if (event->is_null()) return Output(Json::object());  // nothing to govern
+  auto decision = client_->Submit(std::move(event).value());
+  if (!decision.ok()) return Failed(event_name, decision.status().message());
+  return Answer(hook, event_name, *decision);
+}
+
+Status ClaudeCodeAdapter::EnsureSession(const std::string& session, const Json& start) {
+  Json event = start;
+  event["session"] = session;
+  return client_->StartSession(std::move(event)).status();
+}
+
+Status ClaudeCodeAdapter::SyncTranscript(const std::string& session, const std::string& path) {
+  auto note = client_->GetNote(session, kCursorNote);
+  if (!note.ok()) return note.status();
+  TranscriptCursor cursor = TranscriptCursor::FromJson(*note);
+  int64_t before = cursor.offset;
+  std::vector<ModelCall> calls;
+  REINS_RETURN_IF_ERROR(ReadTranscript(path, &cursor, &calls));
+  for (const ModelCall& call : calls) {
+    Json e = {{"session", session},
+              {"type", "llm_response"},
+              {"model", call.model},
+              {"usage", call.usage},
+              {"labels", {{"source", "transcript"}, {"message", call.key}}}};
+    auto d = client_->Submit(std::move(e));
+    if (!d.ok()) return d.status().WithPrefix("recording a model call from the transcript");
+  }
+  if (calls.empty() && cursor.offset == before) return Status::OK();
+  return client_->PutNote(session, kCursorNote, cursor.ToJson());
+}
+
+Result<Json> ClaudeCodeAdapter::Translate(const Json& hook, const std::string& session) {
+  std::string name = Str(hook, "hook_event_name");
+  Json e = {{"session", session}};
+  bool tool_event = name == "PreToolUse" || name == "PostToolUse" || name == "PostToolUseFailure";
+  if (tool_event && Str(hook, "tool_name").empty()) {
+    return Status::InvalidArgument("the " + name + " hook input has no 'tool_name'");
+  }
+  if (name == "UserPromptSubmit") {
+    e["type"] = "request";
+    e["text"] = Str(hook, "prompt");
+  } else if (name == "PreToolUse") {
+    e["type"] = "tool_call";
+    e["tool"] = Str(hook, "tool_name");
+    e["input"] = hook.contains("tool_input") && hook["tool_input"].is_object() ? hook["tool_input"]
+                                                                               : Json::object();
+    e["call_id"] = Str(hook, "tool_use_id");
+  } else if (name == "PostToolUse" || name == "PostToolUseFailure") {
+    e["type"] = "tool_result";
+    e["tool"] = Str(hook, "tool_name");
+    e["call_id"] = Str(hook, "tool_use_id");
+    bool failed = name == "PostToolUseFailure";
+    const char* field = failed ? "error" : "tool_response";
+    e["output"] = hook.contains(field) ? hook[field] : Json("");
+    e["is_error"] = failed;
+  } else if (name == "Stop" || name == "SubagentStop") {
+    e["type"] = "response";
+    e["text"] = Str(hook, "last_assistant_message");
+  } else if (name == "SessionEnd") {
+    e["type"] = "session_end";
+  } else {
+    return Json();  // SessionStart is the session's start; other events carry nothing to decide
+  }
+  return e;
+}
+
+HookAnswer ClaudeCodeAdapter::Answer(const Json& hook, const std::string& event_name,
+                                     const Json& decision) {
+  std::string verdict = Str(decision, "verdict");
+  std::string reason = Str(decision, "reason");
+  if (!Blocking(event_name)) return Output(Json::object());  // after the fact: never blocks
+  if (verdict == "ask") return AnswerAsk(hook, event_name, decision);
+  if (event_name == "UserPromptSubmit") {
+    if (verdict == "deny") return Output({{"decision", "block"}, {"reason", "reins: " + reason}});
+    return Output(Json::object());
+  }
+  if (verdict == "deny") return PreToolUse("deny", "reins: " + reason);
+  if (verdict == "modify")
+    return PreToolUse("allow", "reins: " + reason, PatchedInput(hook, decision));
+  return Output(Json::object());
+}
+
+HookAnswer ClaudeCodeAdapter::AnswerAsk(const Json& hook, const std::string& event_name,
+                                        const Json& decision) {
+  std::string id = Str(decision, "approval_id");
+  std::string reason = "reins: " + Str(decision, "reason") + " (approval " + id +
+                       "; answer with `reins approve " + id + "` or `reins deny " + id + "`)";
+  bool prompt = event_name == "UserPromptSubmit";
+  if (options_.ask_mode == AskMode::kHold) {
+    auto status = client_->AwaitApproval(id, options_.hold_wait);
+    if (!status.ok()) return Failed(event_name, status.status().message());
+    if (*status == "approved") {
+      if (!prompt && decision.contains("patch")) {
+        return PreToolUse("allow", "reins: approved", PatchedInput(hook, decision));
+      }
+      return Output(Json::object());
+    }
+    std::string why = "reins: approval " + id + " " +
+                      (*status == "pending" ? "was not answered in time" : "was " + *status);
+    if (prompt) return Output({{"decision", "block"}, {"reason", why}});
+    return PreToolUse("deny", why);
+  }
+  // A prompt cannot be put on hold by Claude Code: it is refused until approved.
+  if (prompt) return Output({{"decision", "block"}, {"reason", reason}});
+  return PreToolUse(options_.ask_mode == AskMode::kDefer ? "defer" : "ask", reason);
+}
+
+}  // namespace reins

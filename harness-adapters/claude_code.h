@@ -1,0 +1,70 @@
+// The Claude Code adapter: one hook invocation (the hook JSON Claude Code
+// sends on stdin or POSTs to an http hook) in, the answer Claude Code reads
+// out. Facts about the protocol, with sources: claude_code_facts.md.
+//
+//   SessionStart                      session_start (model, cwd, source)
+//   UserPromptSubmit                  request
+//   PreToolUse                        tool_call
+//   PostToolUse, PostToolUseFailure   tool_result
+//   Stop, SubagentStop                response
+//   SessionEnd                        session_end
+//
+// A hook from inside a sub-agent (it carries `agent_id`) goes to the child
+// session "SESSION/AGENT_ID", whose cost counts toward SESSION. Before the
+// event itself, the model calls the transcript gained since the last hook are
+// recorded as llm_response events, so a budget is current at every tool call.
+//
+// Answers: deny -> permissionDecision "deny" with the reason; modify ->
+// "allow" with the whole updated input; allow -> no decision at all, so
+// Claude Code's own permission rules still apply; ask -> by AskMode. A
+// denied prompt is {"decision": "block"}. When reins itself fails, a tool
+// call or prompt is denied (fail closed) and any other event passes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "engine/clock.h"
+#include "harness-adapters/decision_client.h"
+
+namespace reins {
+
+enum class AskMode {
+  kHarness,  // Claude Code's own permission prompt (permissionDecision "ask")
+  kDefer,    // headless: "defer"; `claude -p --resume` asks again, and the approval decides
+  kHold,     // wait for a reins approval (up to hold_wait), then allow or deny
+};
+
+struct ClaudeOptions {
+  AskMode ask_mode = AskMode::kHarness;
+  TimeUs hold_wait = 600 * 1000000LL;
+  std::string user;  // recorded on session_start
+};
+
+// What the hook process prints and how it exits.
+struct HookAnswer {
+  int exit_code = 0;
+  std::string out;  // stdout: JSON for Claude Code, or empty
+  std::string err;  // stderr
+};
+
+class ClaudeCodeAdapter {
+ public:
+  // `client` must outlive the adapter.
+  ClaudeCodeAdapter(DecisionClient* client, ClaudeOptions options)
+      : client_(client), options_(std::move(options)) {}
+
+  HookAnswer Handle(std::string_view input);
+
+ private:
+  Result<Json> Translate(const Json& hook, const std::string& session);
+  Status EnsureSession(const std::string& session, const Json& start);
+  Status SyncTranscript(const std::string& session, const std::string& path);
+  HookAnswer Answer(const Json& hook, const std::string& event_name, const Json& decision);
+  HookAnswer AnswerAsk(const Json& hook, const std::string& event_name, const Json& decision);
+
+  DecisionClient* client_;
+  ClaudeOptions options_;
+};
+
+}  // namespace reins

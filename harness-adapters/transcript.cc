@@ -1,0 +1,110 @@
+#include "harness-adapters/transcript.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+
+namespace reins {
+
+namespace {
+
+constexpr size_t kRecentKeys = 64;
+constexpr int64_t kMaxReadBytes = 64 << 20;  // one read; the rest waits for the next hook
+
+// Transcript usage to the canonical usage fields.
+Json CanonicalUsage(const Json& u) {
+  Json out = Json::object();
+  for (const char* key : {"input_tokens", "output_tokens", "cache_read_input_tokens",
+                          "cache_creation_input_tokens", "reasoning_tokens"}) {
+    if (u.contains(key) && u[key].is_number_integer()) out[key] = u[key];
+  }
+  return out;
+}
+
+struct Pending {
+  int64_t first_offset = 0;
+  bool finished = false;
+  ModelCall call;
+};
+
+}  // namespace
+
+Json TranscriptCursor::ToJson() const { return {{"offset", offset}, {"recent", recent}}; }
+
+TranscriptCursor TranscriptCursor::FromJson(const Json& j) {
+  TranscriptCursor c;
+  if (!j.is_object()) return c;
+  if (j.contains("offset") && j["offset"].is_number_integer()) c.offset = j["offset"];
+  if (j.contains("recent") && j["recent"].is_array()) {
+    for (const Json& k : j["recent"]) {
+      if (k.is_string()) c.recent.push_back(k);
+    }
+  }
+  return c;
+}
+
+Status ReadTranscript(const std::string& path, TranscriptCursor* cursor,
+                      std::vector<ModelCall>* calls) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::OK();
+  in.seekg(0, std::ios::end);
+  int64_t size = in.tellg();
+  if (size < cursor->offset) cursor->offset = 0;  // a new file under the same name
+  int64_t length = std::min(size - cursor->offset, kMaxReadBytes);
+  std::string text(static_cast<size_t>(length), '\0');
+  in.seekg(cursor->offset);
+  in.read(text.data(), length);
+  text.resize(static_cast<size_t>(in.gcount()));
+
+  std::map<std::string, Pending> pending;
+  std::vector<std::string> order;
+  int64_t consumed = 0;  // through the last complete line
+  size_t pos = 0;
+  while (true) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) break;
+    std::string_view line(text.data() + pos, nl - pos);
+    int64_t line_offset = cursor->offset + static_cast<int64_t>(pos);
+    pos = nl + 1;
+    consumed = static_cast<int64_t>(pos);
+    if (line.find("\"assistant\"") == std::string_view::npos) continue;  // cheap filter
+    Json j = Json::parse(line, nullptr, false);
+    if (!j.is_object() || j.value("type", "") != "assistant" || j.value("isSidechain", false)) {
+      continue;
+    }
+    const Json& m = j.contains("message") ? j["message"] : Json();
+    if (!m.is_object() || !m.contains("usage") || !m["usage"].is_object()) continue;
+    std::string key = m.value("id", "") + "/" + j.value("requestId", "");
+    if (std::find(cursor->recent.begin(), cursor->recent.end(), key) != cursor->recent.end()) {
+      continue;
+    }
+    auto [it, inserted] = pending.try_emplace(key);
+    if (inserted) {
+      it->second.first_offset = line_offset;
+      order.push_back(key);
+    }
+    it->second.call = {key, m.value("model", ""), CanonicalUsage(m["usage"])};
+    it->second.finished = m.contains("stop_reason") && !m["stop_reason"].is_null();
+  }
+
+  int64_t next = cursor->offset + consumed;
+  for (const std::string& key : order) {
+    Pending& p = pending[key];
+    // Only the newest response can still be streaming: one followed by
+    // another was cut short, and its last usage is all there will be.
+    if (!p.finished && key == order.back()) {
+      next = std::min(next, p.first_offset);  // read it again once it has finished
+      continue;
+    }
+    calls->push_back(std::move(p.call));
+    cursor->recent.push_back(key);
+  }
+  if (cursor->recent.size() > kRecentKeys) {
+    cursor->recent.erase(cursor->recent.begin(),
+                         cursor->recent.end() - static_cast<ptrdiff_t>(kRecentKeys));
+  }
+  cursor->offset = next;
+  return Status::OK();
+}
+
+}  // namespace reins

@@ -1,0 +1,42 @@
+// Model usage from a Claude Code transcript (JSON lines), read incrementally.
+//
+// Claude Code writes one `type: "assistant"` line per content block of a
+// model response; the lines of one response share `message.id` and
+// `requestId`, and once the response has finished each carries its final
+// `usage` and a non-null `stop_reason` (harness-adapters/claude_code_facts.md).
+// The reader reports each finished response once, with the usage of its last
+// line, and leaves the cursor before the first line of a response still
+// streaming, so a later read sees it whole. Sidechain lines (sub-agents) are
+// skipped: sub-agents have transcripts of their own.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/canonical_json.h"
+#include "engine/status.h"
+
+namespace reins {
+
+struct TranscriptCursor {
+  int64_t offset = 0;               // bytes of the file already consumed
+  std::vector<std::string> recent;  // keys of responses reported (the last few)
+
+  Json ToJson() const;
+  static TranscriptCursor FromJson(const Json& j);  // null or malformed: the start
+};
+
+struct ModelCall {
+  std::string key;    // message.id + "/" + requestId
+  std::string model;  // message.model
+  Json usage;         // canonical llm_response usage
+};
+
+// Reads `path` from `cursor`, appends each finished response not reported
+// yet to `*calls` and advances `*cursor`. A missing file is no calls.
+// Malformed lines are skipped (a transcript is not ours to validate), but a
+// partial last line is left for the next read.
+Status ReadTranscript(const std::string& path, TranscriptCursor* cursor,
+                      std::vector<ModelCall>* calls);
+
+}  // namespace reins
