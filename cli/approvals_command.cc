@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/server_client.h"
 #include "cli/table.h"
 #include "engine/clock.h"
 #include "server/http_client.h"
@@ -17,10 +18,6 @@
 namespace reins {
 
 namespace {
-
-struct ClientOptions {
-  std::string server, token_file;
-};
 
 struct ApprovalsOptions : ClientOptions {
   std::string status = "pending";
@@ -32,31 +29,7 @@ struct ResolveOptions : ClientOptions {
   bool approved = true;
 };
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-std::string ServerAddress(const ClientOptions& o) {
-  if (!o.server.empty()) return o.server;
-  std::string env = Env("REINS_SERVER");
-  return env.empty() ? "http://127.0.0.1:6767" : env;
-}
-
-// $REINS_TOKEN, else the token file (--token-file, $REINS_TOKEN_FILE,
-// ~/.reins/approver.token).
-Result<std::string> Token(const ClientOptions& o) {
-  std::string token = Env("REINS_TOKEN");
-  if (!token.empty()) return token;
-  std::string file = !o.token_file.empty()              ? o.token_file
-                     : !Env("REINS_TOKEN_FILE").empty() ? Env("REINS_TOKEN_FILE")
-                                                        : DefaultTokenDir() + "/approver.token";
-  std::ifstream in(file);
-  if (!in || !std::getline(in, token) || token.empty()) {
-    return Status::NotFound("no token: set REINS_TOKEN or REINS_TOKEN_FILE, or create " + file);
-  }
-  return token;
-}
+Result<std::string> Token(const ClientOptions& o) { return ClientToken(o, "approver.token"); }
 
 std::string Since(const std::string& rfc3339) {
   auto t = ParseRfc3339(rfc3339);

@@ -7,10 +7,12 @@
 #include <iterator>
 
 #include "cli/commands.h"
+#include "cli/server_client.h"
 #include "cli/setup.h"
 #include "engine/engine.h"
 #include "engine/pricing.h"
 #include "harness-adapters/claude_code.h"
+#include "server/http_client.h"
 #include "server/server_policies.h"
 #include "server/settings.h"
 
@@ -20,8 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct HookOptions {
+struct HookOptions : ClientOptions {
   std::string config, db, ask_mode = "harness", hold_wait = "10m";
+  bool forward = false;  // --server given
 };
 
 // The answer when the hook cannot even start: a tool call or prompt must
@@ -31,7 +34,52 @@ int CannotStart(const std::string& message) {
   return 2;
 }
 
+// Forwards the hook JSON to a server's POST /v1/hooks/claude and prints its
+// answer. When the server cannot answer, a tool call or prompt is refused.
+int ForwardClaudeHook(const HookOptions& opt, const std::string& input) {
+  Json hook = Json::parse(input, nullptr, false);
+  std::string event = hook.is_object() ? hook.value("hook_event_name", "") : "";
+  auto refuse = [&](const std::string& why) {
+    std::string reason = "reins server " + ServerAddress(opt) + ": " + why;
+    if (event == "PreToolUse") {
+      std::cout << Json{{"hookSpecificOutput",
+                         {{"hookEventName", "PreToolUse"},
+                          {"permissionDecision", "deny"},
+                          {"permissionDecisionReason", reason}}}}
+                       .dump()
+                << '\n';
+      return 0;
+    }
+    if (event == "UserPromptSubmit") {
+      std::cout << Json{{"decision", "block"}, {"reason", reason}}.dump() << '\n';
+      return 0;
+    }
+    std::cerr << "reins hook: " << reason << '\n';
+    return event.empty() ? 2 : 1;
+  };
+  auto token = ClientToken(opt, "agent.token");
+  if (!token.ok()) return refuse(token.status().message());
+  HttpClient client(ServerAddress(opt), std::chrono::seconds(30));
+  std::string target = "/v1/hooks/claude?ask_mode=" + opt.ask_mode;
+  if (const char* user = std::getenv("USER")) target += std::string("&user=") + user;
+  auto r = client.Request("POST", target, input, *token);
+  if (!r.ok()) return refuse(r.status().message());
+  if (r->status != 200) {
+    Json j = r->json();
+    return refuse(j.is_object() && j.contains("error") ? j["error"].value("message", r->body)
+                                                       : "HTTP " + std::to_string(r->status));
+  }
+  std::cout << r->body;
+  return 0;
+}
+
 int RunClaudeHook(const HookOptions& opt) {
+  if (opt.forward) {
+    if (opt.ask_mode == "hold")
+      return CannotStart("--ask-mode hold is not available with --server");
+    std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    return ForwardClaudeHook(opt, input);
+  }
   ClaudeOptions options;
   options.ask_mode = opt.ask_mode == "defer"  ? AskMode::kDefer
                      : opt.ask_mode == "hold" ? AskMode::kHold
@@ -98,7 +146,15 @@ void AddHookCommand(CLI::App& app, int* exit_code) {
                    "hold (wait for a reins approval)")
       ->check(CLI::IsMember({"harness", "defer", "hold"}));
   claude->add_option("--hold-wait", opt->hold_wait, "With --ask-mode hold: the longest wait");
-  claude->callback([opt, exit_code] { *exit_code = RunClaudeHook(*opt); });
+  auto* server = claude->add_option(
+      "--server", opt->server,
+      "Forward to a reins server (URL or unix:PATH) instead of evaluating here; the token "
+      "comes from REINS_TOKEN, --token-file, REINS_TOKEN_FILE or ~/.reins/agent.token");
+  claude->add_option("--token-file", opt->token_file, "Agent token file (with --server)");
+  claude->callback([opt, exit_code, server] {
+    opt->forward = server->count() > 0;
+    *exit_code = RunClaudeHook(*opt);
+  });
 }
 
 }  // namespace reins

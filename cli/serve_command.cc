@@ -51,10 +51,9 @@ int RunServe(const ServeCommandOptions& opt) {
             << " REINS_TOKEN_FILE=" << approver << " reins approvals --follow\n"
             << "  agents      create an agent token: reins token create --role agent --name NAME"
             << (s.token_dir().empty() ? "" : " --token-dir " + s.token_dir()) << "\n"
-            << "  claude code hook command: reins hook claude"
-            << (opt.config.empty() ? "" : " --config " + Absolute(opt.config))
-            << " (docs/adapters.md)\n"
-            << "  other agents send events to POST /v1/sessions/ID/events (docs/api.md)\n\n";
+            << "  claude code hook command: reins hook claude --server "
+            << (s.url().empty() ? "unix:" + s.socket_path() : s.url())
+            << " (an agent token in ~/.reins/agent.token; docs/adapters.md)\n\n";
   return s.RunUntilSignal();
 }
 

@@ -70,6 +70,8 @@ class Api {
   asio::awaitable<HttpResponse> PatchServerPolicy(Call& c);
   asio::awaitable<HttpResponse> DeleteServerPolicy(Call& c);
   asio::awaitable<HttpResponse> Registry(Call& c);
+  // harness hooks (api_hooks.cc)
+  asio::awaitable<HttpResponse> ClaudeHook(Call& c);
   // api.cc
   asio::awaitable<HttpResponse> Metrics(Call& c);
 

@@ -215,3 +215,46 @@ TEST_CASE("a server killed under load loses nothing it acknowledged", "[serve][c
     CHECK(report->records >= acknowledged[i]);
   }
 }
+
+TEST_CASE("reins hook claude --server forwards to the server, and refuses when it is down",
+          "[serve][claude]") {
+  TempDir dir;
+  WriteFile(dir.File("server.yaml"), kConfig);
+  std::string hook = Json{{"hook_event_name", "PreToolUse"},
+                          {"session_id", "cc"},
+                          {"cwd", "/work"},
+                          {"transcript_path", "/nonexistent.jsonl"},
+                          {"tool_name", "Bash"},
+                          {"tool_input", {{"command", "npm install x"}}},
+                          {"tool_use_id", "toolu_1"}}
+                         .dump();
+  std::string url;
+  {
+    ServeProcess serve(dir);
+    url = serve.url();
+    auto created = Run({ReinsBin(), "token", "create", "--role", "agent", "--name", "claude",
+                        "--token-dir", dir.File("tokens")});
+    REQUIRE(created.exit_code == 0);
+    WriteFile(dir.File("agent.token"), created.out);
+    auto r = Run({ReinsBin(), "hook", "claude", "--server", url, "--token-file",
+                  dir.File("agent.token")},
+                 hook);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "{}\n");
+    HttpClient c(url);
+    auto state = c.Request("GET", "/v1/sessions/cc", "", serve.Token("admin"));
+    REQUIRE(state.ok());
+    CHECK(state->json()["owner"] == "claude");
+    serve.process().Signal(SIGTERM);
+    REQUIRE(serve.process().Wait() == 0);
+  }
+  auto down = Run({ReinsBin(), "hook", "claude", "--server", url, "--token-file",
+                   dir.File("agent.token")},
+                  hook);
+  CHECK(down.exit_code == 0);
+  Json out = Json::parse(down.out);
+  CHECK(out["hookSpecificOutput"]["permissionDecision"] == "deny");
+  CHECK(out["hookSpecificOutput"]["permissionDecisionReason"].get<std::string>().find(
+            "reins server") != std::string::npos);
+}
