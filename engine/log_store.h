@@ -144,6 +144,12 @@ struct SqliteOptions {
   // Concurrent appends share one transaction (one commit, one sync) instead
   // of one each; every Append still returns only after its records commit.
   bool group_commit = true;
+  // WAL checkpoints on a thread and connection of their own instead of inside
+  // the commit that crosses the threshold (engine/sqlite_checkpointer.h): for
+  // a long-running process with many writers (the server), where it keeps
+  // checkpoints out of the tail latency. A short-lived process (a hook, an
+  // eval) is better off without the extra thread and connection.
+  bool background_checkpoints = false;
 };
 
 // Opens (creating and migrating if needed) a SQLite log at `path`;

@@ -16,7 +16,7 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
                                        ? "PRAGMA synchronous=FULL;"
                                        : "PRAGMA synchronous=NORMAL;"));
     REINS_RETURN_IF_ERROR(Migrate());
-    if (db_.path() != ":memory:" && !db_.path().empty()) {
+    if (options.background_checkpoints && db_.path() != ":memory:" && !db_.path().empty()) {
       REINS_RETURN_IF_ERROR(checkpointer_.Start(db_.handle(), db_.path()));
     }
   }

@@ -92,6 +92,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options) {
   SqliteOptions sqlite;
   sqlite.durability = p->engine_settings.durability;
   sqlite.group_commit = options.group_commit;
+  sqlite.background_checkpoints = true;
   auto store = OpenSqliteLogStore(p->db_path, sqlite);
   if (!store.ok()) return store.status();
   p->store = std::move(store).value();
