@@ -34,28 +34,19 @@ int CannotStart(const std::string& message) {
   return 2;
 }
 
+int Print(const HookAnswer& answer) {
+  std::cout << answer.out;
+  std::cerr << answer.err;
+  return answer.exit_code;
+}
+
 // Forwards the hook JSON to a server's POST /v1/hooks/claude and prints its
 // answer. When the server cannot answer, a tool call or prompt is refused.
 int ForwardClaudeHook(const HookOptions& opt, const std::string& input) {
   Json hook = Json::parse(input, nullptr, false);
   std::string event = hook.is_object() ? hook.value("hook_event_name", "") : "";
   auto refuse = [&](const std::string& why) {
-    std::string reason = "reins server " + ServerAddress(opt) + ": " + why;
-    if (event == "PreToolUse") {
-      std::cout << Json{{"hookSpecificOutput",
-                         {{"hookEventName", "PreToolUse"},
-                          {"permissionDecision", "deny"},
-                          {"permissionDecisionReason", reason}}}}
-                       .dump()
-                << '\n';
-      return 0;
-    }
-    if (event == "UserPromptSubmit") {
-      std::cout << Json{{"decision", "block"}, {"reason", reason}}.dump() << '\n';
-      return 0;
-    }
-    std::cerr << "reins hook: " << reason << '\n';
-    return event.empty() ? 2 : 1;
+    return Print(ClaudeRefusal(event, "reins server " + ServerAddress(opt) + ": " + why));
   };
   auto token = ClientToken(opt, "agent.token");
   if (!token.ok()) return refuse(token.status().message());
@@ -90,21 +81,12 @@ int RunClaudeHook(const HookOptions& opt) {
   if (const char* user = std::getenv("USER")) options.user = user;
 
   ConfigLoader loader = DefaultConfigLoader();
-  std::vector<ConfigError> errors;
-  auto config = opt.config.empty()
-                    ? loader.ParseServer("", "<defaults>", fs::current_path().string(), &errors)
-                    : loader.LoadServer(opt.config, &errors);
-  if (!config.ok()) {
-    std::string all;
-    for (const ConfigError& e : errors) all += "\n  " + e.ToString();
-    return CannotStart("configuration does not load:" + all);
-  }
-  auto shared = std::make_shared<const ServerConfig>(std::move(config).value());
+  auto config = LoadServerFile(loader, opt.config);
+  if (!config.ok())
+    return CannotStart("configuration does not load:\n" + config.status().message());
+  std::shared_ptr<const ServerConfig> shared = *config;
   // The same log `reins serve` uses with this configuration.
-  std::string db = !opt.db.empty() ? opt.db
-                   : !shared->settings.db_path.empty()
-                       ? shared->settings.db_path
-                       : ServerSettingsOf(*shared).token_dir + "/reins.db";
+  std::string db = LogPathOf(*shared, opt.db);
   std::error_code ec;
   if (db != ":memory:") fs::create_directories(fs::path(db).parent_path(), ec);
   SqliteOptions sqlite;
@@ -117,6 +99,7 @@ int RunClaudeHook(const HookOptions& opt) {
   engine_options.default_ask_timeout = shared->settings.ask_timeout;
   Engine engine(store->get(), shared->settings.prices, &clock, engine_options);
   ServerPolicies policies(&engine);
+  std::vector<ConfigError> errors;
   Status installed = policies.Install(shared, &errors);
   if (!installed.ok()) return CannotStart(installed.ToString());
   engine.SetPolicyResolver([&](const SessionState& st) { return policies.Resolve(st); });
@@ -124,10 +107,7 @@ int RunClaudeHook(const HookOptions& opt) {
   EngineDecisionClient client(&engine, store->get());
   ClaudeCodeAdapter adapter(&client, options);
   std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-  HookAnswer answer = adapter.Handle(input);
-  std::cout << answer.out;
-  std::cerr << answer.err;
-  return answer.exit_code;
+  return Print(adapter.Handle(input));
 }
 
 }  // namespace

@@ -27,16 +27,10 @@ HookAnswer PreToolUse(const std::string& decision, const std::string& reason,
   return Output({{"hookSpecificOutput", h}});
 }
 
-// reins could not decide: tool calls and prompts are refused, the rest pass.
 HookAnswer Failed(const std::string& event_name, const std::string& message) {
-  std::string why = "reins could not evaluate this " +
-                    (event_name.empty() ? std::string("hook") : event_name) + ": " + message;
-  if (event_name == "PreToolUse") return PreToolUse("deny", why);
-  if (event_name == "UserPromptSubmit") return Output({{"decision", "block"}, {"reason", why}});
-  // An unknown event might be a tool call: exit 2 blocks those, and is only
-  // shown to the user elsewhere.
-  if (event_name.empty()) return {2, "", why + "\n"};
-  return {1, "", why + "\n"};
+  return ClaudeRefusal(event_name, "reins could not evaluate this " +
+                                       (event_name.empty() ? std::string("hook") : event_name) +
+                                       ": " + message);
 }
 
 // The tool input with the decision's patch of `input` applied.
@@ -49,6 +43,15 @@ Json PatchedInput(const Json& hook, const Json& decision) {
 }
 
 }  // namespace
+
+HookAnswer ClaudeRefusal(const std::string& event_name, const std::string& reason) {
+  if (event_name == "PreToolUse") return PreToolUse("deny", reason);
+  if (event_name == "UserPromptSubmit") return Output({{"decision", "block"}, {"reason", reason}});
+  // An unknown event might be a tool call: exit 2 blocks those, and is only
+  // shown to the user elsewhere.
+  if (event_name.empty()) return {2, "", reason + "\n"};
+  return {1, "", reason + "\n"};
+}
 
 HookAnswer ClaudeCodeAdapter::Handle(std::string_view input) {
   Json hook = Json::parse(input, nullptr, false);

@@ -48,6 +48,11 @@ struct HookAnswer {
   std::string err;  // stderr
 };
 
+// The answer when reins cannot decide `event_name` (a hook_event_name, ""
+// when unknown): a tool call is denied and a prompt blocked with `reason`;
+// any other hook passes with the reason on stderr.
+HookAnswer ClaudeRefusal(const std::string& event_name, const std::string& reason);
+
 class ClaudeCodeAdapter {
  public:
   // `client` must outlive the adapter.

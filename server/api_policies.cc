@@ -10,9 +10,13 @@ using api::JsonResponse;
 
 namespace {
 
-// A policy in a request: {"name": NAME, ...entry keys} (the reference
-// engine's REST form) or {NAME: {...entry}}. Returns false with `*error`.
-bool ReadEntry(const Json& body, std::string* name, Json* entry, HttpResponse* error) {
+// The policy in a request's body: {"name": NAME, ...entry keys} (the
+// reference engine's REST form) or {NAME: {...entry}}. Returns false with
+// `*error` when the body is not JSON or neither form.
+bool ReadEntry(const HttpRequest& req, std::string* name, Json* entry, HttpResponse* error) {
+  auto parsed = api::ParseBody(req, error);
+  if (!parsed) return false;
+  const Json& body = *parsed;
   if (body.is_object() && body.contains("name")) {
     if (!body["name"].is_string() || body["name"].get<std::string>().empty()) {
       *error = Error(400, "invalid_argument", "'name' must be a non-empty string", "name");
@@ -63,11 +67,9 @@ asio::awaitable<HttpResponse> Api::GetSessionPolicies(Call& c) {
 asio::awaitable<HttpResponse> Api::AddSessionPolicy(Call& c) {
   const std::string& id = c.req.segments[2];
   HttpResponse bad;
-  auto body = api::ParseBody(c.req, &bad);
-  if (!body) co_return bad;
   std::string name;
   Json entry;
-  if (!ReadEntry(*body, &name, &entry, &bad)) co_return bad;
+  if (!ReadEntry(c.req, &name, &entry, &bad)) co_return bad;
   std::vector<ConfigError> errors;
   auto st = co_await Blocking(
       [&] { return ctx_.policies->AddSession(id, name, entry, c.who.name, &errors); });
@@ -91,11 +93,9 @@ asio::awaitable<HttpResponse> Api::ListServerPolicies(Call&) {
 
 asio::awaitable<HttpResponse> Api::AddServerPolicy(Call& c) {
   HttpResponse bad;
-  auto body = api::ParseBody(c.req, &bad);
-  if (!body) co_return bad;
   std::string name;
   Json entry;
-  if (!ReadEntry(*body, &name, &entry, &bad)) co_return bad;
+  if (!ReadEntry(c.req, &name, &entry, &bad)) co_return bad;
   std::vector<ConfigError> errors;
   auto st =
       co_await Blocking([&] { return ctx_.policies->AddServer(name, entry, c.who.name, &errors); });

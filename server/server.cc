@@ -26,17 +26,7 @@ Result<std::shared_ptr<const ServerConfig>> LoadConfig(const ServeOptions& o) {
   ServerOverrides overrides = o.overrides;
   if (!o.db_path.empty()) overrides.db = o.db_path;
   RegisterServerSection(&loader, overrides);
-  std::vector<ConfigError> errors;
-  auto config = o.config_path.empty()
-                    ? loader.ParseServer("", "<defaults>", fs::current_path().string(), &errors)
-                    : loader.LoadServer(o.config_path, &errors);
-  if (!config.ok()) {
-    std::string all;
-    for (const ConfigError& e : errors) all += (all.empty() ? "" : "\n") + e.ToString();
-    return Status::InvalidArgument(all.empty() ? config.status().message() : all);
-  }
-  return std::shared_ptr<const ServerConfig>(
-      std::make_shared<ServerConfig>(std::move(config).value()));
+  return LoadServerFile(loader, o.config_path);
 }
 
 void StderrLog(const std::string& line) {
@@ -82,9 +72,7 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options) {
   p->options = options;
   p->settings = ServerSettingsOf(**config);
   p->engine_settings = (*config)->settings;
-  p->db_path = !options.db_path.empty()              ? options.db_path
-               : !p->engine_settings.db_path.empty() ? p->engine_settings.db_path
-                                                     : p->settings.token_dir + "/reins.db";
+  p->db_path = LogPathOf(**config, options.db_path);
   if (p->db_path != ":memory:") {
     std::error_code ec;
     fs::create_directories(fs::path(p->db_path).parent_path(), ec);

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "engine/yaml_json.h"
 
@@ -116,6 +117,27 @@ ServerSettings ParseSection(const YAML::Node& node, const SectionContext& ctx) {
 }
 
 }  // namespace
+
+Result<std::shared_ptr<const ServerConfig>> LoadServerFile(ConfigLoader& loader,
+                                                           const std::string& path) {
+  std::vector<ConfigError> errors;
+  auto config = path.empty() ? loader.ParseServer("", "<defaults>",
+                                                  std::filesystem::current_path().string(), &errors)
+                             : loader.LoadServer(path, &errors);
+  if (!config.ok()) {
+    std::string all;
+    for (const ConfigError& e : errors) all += (all.empty() ? "" : "\n") + e.ToString();
+    return Status::InvalidArgument(all.empty() ? config.status().message() : all);
+  }
+  return std::shared_ptr<const ServerConfig>(
+      std::make_shared<ServerConfig>(std::move(config).value()));
+}
+
+std::string LogPathOf(const ServerConfig& config, const std::string& db_override) {
+  if (!db_override.empty()) return db_override;
+  if (!config.settings.db_path.empty()) return config.settings.db_path;
+  return ServerSettingsOf(config).token_dir + "/reins.db";
+}
 
 std::string DefaultTokenDir() {
   const char* home = std::getenv("HOME");

@@ -19,6 +19,7 @@
 // token directory the server really uses is the one self_protect guards).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,6 +61,17 @@ void RegisterServerSection(ConfigLoader* loader, ServerOverrides overrides = {})
 
 // The settings of a loaded configuration (defaults when it has no section).
 ServerSettings ServerSettingsOf(const ServerConfig& config);
+
+// Loads the server file at `path` ("" for the defaults) with `loader`,
+// which has the server section registered. InvalidArgument names every
+// error, one per line, as file:line:column: message.
+Result<std::shared_ptr<const ServerConfig>> LoadServerFile(ConfigLoader& loader,
+                                                           const std::string& path);
+
+// The session log a server configuration writes: `db_override` (--db),
+// else engine.db, else TOKEN_DIR/reins.db. `reins serve` and the embedded
+// hooks agree on it, so people see every session in one place.
+std::string LogPathOf(const ServerConfig& config, const std::string& db_override);
 
 // The default token directory: $HOME/.reins.
 std::string DefaultTokenDir();
