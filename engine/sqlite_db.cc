@@ -102,6 +102,10 @@ Result<SqliteDb> SqliteDb::Open(const std::string& path, bool read_only) {
     return st;
   }
   sqlite3_extended_result_codes(db, 1);
+  // Another process may hold a lock while it opens or migrates the same file
+  // (hook processes start together): wait for it rather than fail. Callers
+  // set their own timeout afterwards.
+  sqlite3_busy_timeout(db, 5000);
   SqliteDb out(db, path);
   // Opening is lazy in SQLite: touch the file so a non-database fails here.
   auto check = out.QueryInt("SELECT count(*) FROM sqlite_master;");
