@@ -1,5 +1,6 @@
 # Thin wrapper over CMake. Targets:
-#   make deps        install missing Debian packages (idempotent; root or sudo)
+#   make deps        install missing Debian packages (idempotent; root or sudo) and
+#                    the harness CLIs of tests/e2e from npm
 #   make             build (RelWithDebInfo: -O2 -g), ccache when present
 #   make test        deps + build + every test through ctest
 #   make run         deps + build + reins serve on the examples (var/ holds log and tokens)
@@ -22,6 +23,8 @@ DEB_PACKAGES := build-essential cmake pkg-config ccache sqlite3 curl jq \
   liblua5.4-dev libre2-dev libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev \
   libboost-dev catch2 libcli11-dev libssl-dev libbenchmark-dev
 
+E2E_DIR := tests/e2e
+
 CCACHE := $(shell command -v ccache 2>/dev/null)
 ifneq ($(CCACHE),)
 CMAKE_FLAGS += -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
@@ -41,6 +44,12 @@ deps:
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all Debian packages present"; fi
+	@# The harness CLIs the end-to-end tests drive, pinned by tests/e2e/package-lock.json.
+	@if [ ! -f $(E2E_DIR)/node_modules/.package-lock.json ] || \
+	    [ $(E2E_DIR)/package-lock.json -nt $(E2E_DIR)/node_modules/.package-lock.json ]; then \
+	  command -v npm >/dev/null || { echo "deps: npm (Node.js 20 or newer) is needed for tests/e2e"; exit 1; }; \
+	  npm ci --prefix $(E2E_DIR) --no-audit --no-fund --loglevel=error; \
+	else echo "deps: harness CLIs present ($(E2E_DIR)/node_modules)"; fi
 
 $(BUILD_DIR)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)

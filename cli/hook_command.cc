@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "cli/commands.h"
+#include "cli/hook_install.h"
 #include "cli/server_client.h"
 #include "cli/setup.h"
 #include "engine/engine.h"
@@ -110,28 +111,120 @@ int RunClaudeHook(const HookOptions& opt) {
   return Print(adapter.Handle(input));
 }
 
+// Where a harness keeps its hook settings, and what reins hooks there.
+struct InstallTarget {
+  std::string project = ".", settings;
+  bool user = false;
+};
+
+std::string Absolute(const std::string& path) {
+  std::error_code ec;
+  fs::path p = fs::absolute(path, ec);
+  return ec ? path : p.lexically_normal().string();
+}
+
+std::string HomeDir() {
+  const char* home = std::getenv("HOME");
+  return home && *home ? home : ".";
+}
+
+// The hook command written into the settings: this reins binary with the
+// options given to install (paths made absolute: hooks run in other dirs).
+std::vector<std::string> HookArgv(const std::string& harness, const HookOptions& opt) {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  std::vector<std::string> argv = {ec ? "reins" : self.string(), "hook", harness};
+  if (opt.forward) {
+    argv.insert(argv.end(), {"--server", opt.server});
+    if (!opt.token_file.empty())
+      argv.insert(argv.end(), {"--token-file", Absolute(opt.token_file)});
+  } else {
+    if (!opt.config.empty()) argv.insert(argv.end(), {"--config", Absolute(opt.config)});
+    if (!opt.db.empty()) argv.insert(argv.end(), {"--db", Absolute(opt.db)});
+  }
+  if (opt.ask_mode != "harness") argv.insert(argv.end(), {"--ask-mode", opt.ask_mode});
+  if (opt.hold_wait != "10m") argv.insert(argv.end(), {"--hold-wait", opt.hold_wait});
+  return argv;
+}
+
+HookInstall ClaudeInstall(const InstallTarget& t, const HookOptions& opt) {
+  HookInstall spec;
+  spec.harness = "claude";
+  spec.path = !t.settings.empty() ? t.settings
+              : t.user            ? HomeDir() + "/.claude/settings.json"
+                                  : Absolute(t.project) + "/.claude/settings.json";
+  spec.events = {{"SessionStart", ""}, {"UserPromptSubmit", ""},    {"PreToolUse", "*"},
+                 {"PostToolUse", "*"}, {"PostToolUseFailure", "*"}, {"Stop", ""},
+                 {"SubagentStop", ""}, {"SessionEnd", ""}};
+  spec.command = HookArgv("claude", opt);
+  // A held ask must not be cut short by Claude Code's hook timeout (seconds).
+  if (opt.ask_mode == "hold") {
+    auto wait = ParseDuration(opt.hold_wait);
+    if (wait.ok()) spec.timeout = *wait / 1000000 + 30;
+  }
+  return spec;
+}
+
+int Report(const Result<std::string>& r) {
+  if (!r.ok()) {
+    std::cerr << "reins hook: " << r.status().message() << '\n';
+    return 1;
+  }
+  std::cout << *r << '\n';
+  return 0;
+}
+
+// Options of the hook command itself; install copies them into the settings.
+void AddHookOptions(CLI::App* cmd, HookOptions* opt, CLI::Option** server) {
+  cmd->add_option("--config", opt->config, "Server configuration (YAML)")->check(CLI::ExistingFile);
+  cmd->add_option("--db", opt->db, "Session log (SQLite); default: the configuration's");
+  cmd->add_option("--ask-mode", opt->ask_mode,
+                  "harness (Claude's prompt), defer (headless -p; resume after approval) or "
+                  "hold (wait for a reins approval)")
+      ->check(CLI::IsMember({"harness", "defer", "hold"}));
+  cmd->add_option("--hold-wait", opt->hold_wait, "With --ask-mode hold: the longest wait");
+  *server = cmd->add_option(
+      "--server", opt->server,
+      "Forward to a reins server (URL or unix:PATH) instead of evaluating here; the token "
+      "comes from REINS_TOKEN, --token-file, REINS_TOKEN_FILE or ~/.reins/agent.token");
+  cmd->add_option("--token-file", opt->token_file, "Agent token file (with --server)");
+}
+
+void AddInstallTarget(CLI::App* cmd, InstallTarget* t, const std::string& file) {
+  auto* project = cmd->add_option("--project", t->project,
+                                  "Project directory (default: the current one): DIR/" + file);
+  auto* user = cmd->add_flag("--user", t->user, "The user's settings: ~/" + file);
+  auto* settings = cmd->add_option("--settings", t->settings, "This settings file");
+  project->excludes(user)->excludes(settings);
+  user->excludes(settings);
+}
+
 }  // namespace
 
 void AddHookCommand(CLI::App& app, int* exit_code) {
   CLI::App* hook = app.add_subcommand("hook", "Hook commands for agent harnesses");
   hook->require_subcommand(1);
   auto opt = std::make_shared<HookOptions>();
+  auto target = std::make_shared<InstallTarget>();
   CLI::App* claude = hook->add_subcommand("claude", "Claude Code's hook: hook JSON on stdin");
-  claude->add_option("--config", opt->config, "Server configuration (YAML)")
-      ->check(CLI::ExistingFile);
-  claude->add_option("--db", opt->db, "Session log (SQLite); default: the configuration's");
-  claude
-      ->add_option("--ask-mode", opt->ask_mode,
-                   "harness (Claude's prompt), defer (headless -p; resume after approval) or "
-                   "hold (wait for a reins approval)")
-      ->check(CLI::IsMember({"harness", "defer", "hold"}));
-  claude->add_option("--hold-wait", opt->hold_wait, "With --ask-mode hold: the longest wait");
-  auto* server = claude->add_option(
-      "--server", opt->server,
-      "Forward to a reins server (URL or unix:PATH) instead of evaluating here; the token "
-      "comes from REINS_TOKEN, --token-file, REINS_TOKEN_FILE or ~/.reins/agent.token");
-  claude->add_option("--token-file", opt->token_file, "Agent token file (with --server)");
-  claude->callback([opt, exit_code, server] {
+  claude->require_subcommand(0, 1);
+  CLI::Option* server = nullptr;
+  AddHookOptions(claude, opt.get(), &server);
+  CLI::App* install = claude->add_subcommand(
+      "install", "Add reins to Claude Code's hooks (the options above go into the hook command)");
+  AddInstallTarget(install, target.get(), ".claude/settings.json");
+  install->fallthrough();  // the hook's own options may follow `install`
+  CLI::App* uninstall =
+      claude->add_subcommand("uninstall", "Remove exactly the hooks install added");
+  AddInstallTarget(uninstall, target.get(), ".claude/settings.json");
+  install->callback([=] {
+    opt->forward = server->count() > 0;
+    *exit_code = Report(InstallHooks(ClaudeInstall(*target, *opt)));
+  });
+  uninstall->callback(
+      [=] { *exit_code = Report(UninstallHooks(ClaudeInstall(*target, *opt).path, "claude")); });
+  claude->callback([=] {
+    if (install->parsed() || uninstall->parsed()) return;
     opt->forward = server->count() > 0;
     *exit_code = RunClaudeHook(*opt);
   });

@@ -1,5 +1,7 @@
 #include "harness-adapters/claude_code.h"
 
+#include <thread>
+
 #include "harness-adapters/transcript.h"
 
 namespace reins {
@@ -86,7 +88,10 @@ HookAnswer ClaudeCodeAdapter::Handle(std::string_view input) {
     transcript = Str(hook, "agent_transcript_path");
     if (transcript.empty()) transcript = dir + "/subagents/agent-" + agent_id + ".jsonl";
   }
-  if (st.ok() && !transcript.empty()) st = SyncTranscript(session, transcript);
+  // A tool call waits (briefly) for the response that asked for it, so its
+  // cost is counted before the call is judged.
+  std::string awaited = event_name == "PreToolUse" ? Str(hook, "tool_use_id") : "";
+  if (st.ok() && !transcript.empty()) st = SyncTranscript(session, transcript, awaited);
   if (!st.ok()) return Failed(event_name, st.message());
 
   auto event = Translate(hook, session);
@@ -103,10 +108,20 @@ Status ClaudeCodeAdapter::EnsureSession(const std::string& session, const Json& 
   return client_->StartSession(std::move(event)).status();
 }
 
-Status ClaudeCodeAdapter::SyncTranscript(const std::string& session, const std::string& path) {
+Status ClaudeCodeAdapter::SyncTranscript(const std::string& session, const std::string& path,
+                                         const std::string& awaited_id) {
   auto note = client_->GetNote(session, kCursorNote);
   if (!note.ok()) return note.status();
   TranscriptCursor cursor = TranscriptCursor::FromJson(*note);
+  if (!awaited_id.empty()) {
+    std::string quoted = "\"" + awaited_id + "\"";
+    auto until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.transcript_wait_ms);
+    while (!TranscriptHas(path, cursor.offset, quoted) &&
+           std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
   int64_t before = cursor.offset;
   std::vector<ModelCall> calls;
   REINS_RETURN_IF_ERROR(ReadTranscript(path, &cursor, &calls));

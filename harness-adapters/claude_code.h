@@ -39,6 +39,8 @@ struct ClaudeOptions {
   AskMode ask_mode = AskMode::kHarness;
   TimeUs hold_wait = 600 * 1000000LL;
   std::string user;  // recorded on session_start
+  // How long a tool call waits for its response to reach the transcript.
+  int transcript_wait_ms = 1000;
 };
 
 // What the hook process prints and how it exits.
@@ -64,7 +66,8 @@ class ClaudeCodeAdapter {
  private:
   Result<Json> Translate(const Json& hook, const std::string& session);
   Status EnsureSession(const std::string& session, const Json& start);
-  Status SyncTranscript(const std::string& session, const std::string& path);
+  Status SyncTranscript(const std::string& session, const std::string& path,
+                        const std::string& awaited_id);
   HookAnswer Answer(const Json& hook, const std::string& event_name, const Json& decision);
   HookAnswer AnswerAsk(const Json& hook, const std::string& event_name, const Json& decision);
 

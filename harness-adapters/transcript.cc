@@ -107,4 +107,19 @@ Status ReadTranscript(const std::string& path, TranscriptCursor* cursor,
   return Status::OK();
 }
 
+bool TranscriptHas(const std::string& path, int64_t offset, std::string_view text) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return true;
+  in.seekg(0, std::ios::end);
+  int64_t size = in.tellg();
+  if (size < offset) offset = 0;
+  std::string tail(static_cast<size_t>(std::min(size - offset, kMaxReadBytes)), '\0');
+  in.seekg(offset);
+  in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+  tail.resize(static_cast<size_t>(in.gcount()));
+  size_t end = tail.rfind('\n');
+  return end != std::string::npos &&
+         std::string_view(tail).substr(0, end).find(text) != std::string_view::npos;
+}
+
 }  // namespace reins

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/canonical_json.h"
@@ -38,5 +39,11 @@ struct ModelCall {
 // partial last line is left for the next read.
 Status ReadTranscript(const std::string& path, TranscriptCursor* cursor,
                       std::vector<ModelCall>* calls);
+
+// Whether the complete lines of `path` after byte `offset` contain `text`.
+// Claude Code may run a tool's hook a few milliseconds before the response
+// asking for that tool reaches the transcript; the adapter waits for it.
+// A missing file has nothing to wait for: true.
+bool TranscriptHas(const std::string& path, int64_t offset, std::string_view text);
 
 }  // namespace reins

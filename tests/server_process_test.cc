@@ -11,6 +11,7 @@
 #include "engine/testing.h"
 #include "server/http_client.h"
 #include "tests/support/process.h"
+#include "tests/support/serve_process.h"
 
 using namespace reins;
 using namespace reins::testing;
@@ -26,38 +27,6 @@ Json BashCall(const std::string& command) {
   return {{"type", "tool_call"}, {"tool", "Bash"}, {"input", {{"command", command}}}};
 }
 
-// A `reins serve` child in `dir` on a free loopback port.
-class ServeProcess {
- public:
-  explicit ServeProcess(const TempDir& dir, const std::string& log = "serve.log")
-      : dir_(dir),
-        process_({ReinsBin(), "serve", "--config", "server.yaml", "--listen", "127.0.0.1:0",
-                  "--token-dir", "tokens", "--db", "reins.db"},
-                 dir.File(log), dir.path()) {
-    REQUIRE(process_.WaitForOutput("reins is serving", std::chrono::seconds(20)));
-    std::string out = process_.Output();
-    size_t at = out.find("API         ");
-    REQUIRE(at != std::string::npos);
-    url_ = out.substr(at + 12, out.find('\n', at) - at - 12);
-  }
-
-  const std::string& url() const { return url_; }
-  BackgroundProcess& process() { return process_; }
-  std::string Token(const std::string& role) const {
-    std::string t = ReadFile(dir_.File("tokens/" + role + ".token"));
-    while (!t.empty() && t.back() == '\n') t.pop_back();
-    return t;
-  }
-  std::map<std::string, std::string> Env(const std::string& role) const {
-    return {{"REINS_SERVER", url_}, {"REINS_TOKEN_FILE", dir_.File("tokens/" + role + ".token")}};
-  }
-
- private:
-  const TempDir& dir_;
-  BackgroundProcess process_;
-  std::string url_;
-};
-
 Json Post(HttpClient& c, const std::string& target, const std::string& token, const Json& body) {
   auto r = c.Request("POST", target, body.dump(), token);
   REQUIRE(r.ok());
@@ -71,7 +40,7 @@ Json Post(HttpClient& c, const std::string& target, const std::string& token, co
 TEST_CASE("reins serve starts, reloads on SIGHUP and stops cleanly on SIGTERM", "[serve]") {
   TempDir dir;
   WriteFile(dir.File("server.yaml"), kConfig);
-  ServeProcess serve(dir);
+  ServeProcess serve(dir.path());
   std::string out = serve.process().Output();
   CHECK(out.find("first start: created tokens (mode 0600)") != std::string::npos);
   CHECK(out.find(dir.File("tokens/approver.token")) != std::string::npos);
@@ -99,7 +68,7 @@ TEST_CASE("reins serve starts, reloads on SIGHUP and stops cleanly on SIGTERM", 
 TEST_CASE("people list, approve and deny asks from the terminal", "[serve]") {
   TempDir dir;
   WriteFile(dir.File("server.yaml"), kConfig);
-  ServeProcess serve(dir);
+  ServeProcess serve(dir.path());
   HttpClient c(serve.url());
   std::string admin = serve.Token("admin");
   std::string ids[2];
@@ -152,7 +121,8 @@ TEST_CASE("a server killed under load loses nothing it acknowledged", "[serve][c
   std::vector<int64_t> acknowledged(kClients, 0);
   std::atomic<int> answered{0};
   for (int round = 0; round < 3; ++round) {
-    auto serve = std::make_unique<ServeProcess>(dir, "serve" + std::to_string(round) + ".log");
+    auto serve =
+        std::make_unique<ServeProcess>(dir.path(), "serve" + std::to_string(round) + ".log");
     std::string admin = serve->Token("admin");
     std::vector<std::thread> clients;
     for (int i = 0; i < kClients; ++i) {
@@ -185,7 +155,7 @@ TEST_CASE("a server killed under load loses nothing it acknowledged", "[serve][c
 
   // A fresh start recovers every session, and every acknowledged event is
   // in a log whose hash chain verifies.
-  ServeProcess serve(dir, "final.log");
+  ServeProcess serve(dir.path(), "final.log");
   HttpClient c(serve.url());
   for (int i = 0; i < kClients; ++i) {
     std::string s = "c" + std::to_string(i);
@@ -220,25 +190,26 @@ TEST_CASE("reins hook claude --server forwards to the server, and refuses when i
           "[serve][claude]") {
   TempDir dir;
   WriteFile(dir.File("server.yaml"), kConfig);
-  std::string hook = Json{{"hook_event_name", "PreToolUse"},
-                          {"session_id", "cc"},
-                          {"cwd", "/work"},
-                          {"transcript_path", "/nonexistent.jsonl"},
-                          {"tool_name", "Bash"},
-                          {"tool_input", {{"command", "npm install x"}}},
-                          {"tool_use_id", "toolu_1"}}
-                         .dump();
+  std::string hook = Json{
+      {"hook_event_name", "PreToolUse"},
+      {"session_id", "cc"},
+      {"cwd", "/work"},
+      {"transcript_path", "/nonexistent.jsonl"},
+      {"tool_name", "Bash"},
+      {"tool_input", {{"command", "npm install x"}}},
+      {"tool_use_id",
+       "toolu_1"}}.dump();
   std::string url;
   {
-    ServeProcess serve(dir);
+    ServeProcess serve(dir.path());
     url = serve.url();
     auto created = Run({ReinsBin(), "token", "create", "--role", "agent", "--name", "claude",
                         "--token-dir", dir.File("tokens")});
     REQUIRE(created.exit_code == 0);
     WriteFile(dir.File("agent.token"), created.out);
-    auto r = Run({ReinsBin(), "hook", "claude", "--server", url, "--token-file",
-                  dir.File("agent.token")},
-                 hook);
+    auto r = Run(
+        {ReinsBin(), "hook", "claude", "--server", url, "--token-file", dir.File("agent.token")},
+        hook);
     INFO(r.err);
     CHECK(r.exit_code == 0);
     CHECK(r.out == "{}\n");
@@ -249,9 +220,9 @@ TEST_CASE("reins hook claude --server forwards to the server, and refuses when i
     serve.process().Signal(SIGTERM);
     REQUIRE(serve.process().Wait() == 0);
   }
-  auto down = Run({ReinsBin(), "hook", "claude", "--server", url, "--token-file",
-                   dir.File("agent.token")},
-                  hook);
+  auto down =
+      Run({ReinsBin(), "hook", "claude", "--server", url, "--token-file", dir.File("agent.token")},
+          hook);
   CHECK(down.exit_code == 0);
   Json out = Json::parse(down.out);
   CHECK(out["hookSpecificOutput"]["permissionDecision"] == "deny");
