@@ -1,6 +1,8 @@
-// reins hook claude: the hook command Claude Code runs (docs/adapters.md).
-// Reads the hook JSON on stdin, evaluates it in this process against the
-// session log the server uses, prints Claude Code's answer and exits.
+// reins hook claude|codex|gemini: the hook command a harness runs
+// (docs/adapters.md). Reads the hook JSON on stdin, evaluates it in this
+// process against the session log the server uses (or forwards it to a
+// server), prints the harness's answer and exits. `install` and `uninstall`
+// write reins into the harness's hook settings.
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
@@ -12,7 +14,7 @@
 #include "cli/setup.h"
 #include "engine/engine.h"
 #include "engine/pricing.h"
-#include "harness-adapters/claude_code.h"
+#include "harness-adapters/hook_adapter.h"
 #include "server/http_client.h"
 #include "server/server_policies.h"
 #include "server/settings.h"
@@ -24,9 +26,17 @@ namespace {
 namespace fs = std::filesystem;
 
 struct HookOptions : ClientOptions {
-  std::string config, db, ask_mode = "harness", hold_wait = "10m";
+  std::string harness;   // claude | codex | gemini
+  std::string ask_mode;  // empty: the harness's default
+  std::string config, db, hold_wait = "10m";
   bool forward = false;  // --server given
 };
+
+// What each harness can do with an ask, its default first.
+std::vector<std::string> AskModes(const std::string& harness) {
+  if (harness == "claude") return {"harness", "defer", "hold", "deny"};
+  return {"deny", "hold"};
+}
 
 // The answer when the hook cannot even start: a tool call or prompt must
 // not pass unevaluated (exit 2 blocks them; elsewhere it is only shown).
@@ -41,18 +51,19 @@ int Print(const HookAnswer& answer) {
   return answer.exit_code;
 }
 
-// Forwards the hook JSON to a server's POST /v1/hooks/claude and prints its
-// answer. When the server cannot answer, a tool call or prompt is refused.
-int ForwardClaudeHook(const HookOptions& opt, const std::string& input) {
+// Forwards the hook JSON to a server's POST /v1/hooks/HARNESS and prints
+// its answer. When the server cannot answer, a tool call or prompt is refused.
+int ForwardHook(const HookOptions& opt, const std::string& input) {
   Json hook = Json::parse(input, nullptr, false);
-  std::string event = hook.is_object() ? hook.value("hook_event_name", "") : "";
+  std::string event = hook.is_object() ? StrOf(hook, "hook_event_name") : "";
   auto refuse = [&](const std::string& why) {
-    return Print(ClaudeRefusal(event, "reins server " + ServerAddress(opt) + ": " + why));
+    return Print(
+        HookRefusal(opt.harness, event, "reins server " + ServerAddress(opt) + ": " + why));
   };
   auto token = ClientToken(opt, "agent.token");
   if (!token.ok()) return refuse(token.status().message());
   HttpClient client(ServerAddress(opt), std::chrono::seconds(30));
-  std::string target = "/v1/hooks/claude?ask_mode=" + opt.ask_mode;
+  std::string target = "/v1/hooks/" + opt.harness + "?ask_mode=" + opt.ask_mode;
   if (const char* user = std::getenv("USER")) target += std::string("&user=") + user;
   auto r = client.Request("POST", target, input, *token);
   if (!r.ok()) return refuse(r.status().message());
@@ -65,17 +76,16 @@ int ForwardClaudeHook(const HookOptions& opt, const std::string& input) {
   return 0;
 }
 
-int RunClaudeHook(const HookOptions& opt) {
+int RunHook(HookOptions opt) {
+  if (opt.ask_mode.empty()) opt.ask_mode = AskModes(opt.harness).front();
   if (opt.forward) {
     if (opt.ask_mode == "hold")
       return CannotStart("--ask-mode hold is not available with --server");
     std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    return ForwardClaudeHook(opt, input);
+    return ForwardHook(opt, input);
   }
-  ClaudeOptions options;
-  options.ask_mode = opt.ask_mode == "defer"  ? AskMode::kDefer
-                     : opt.ask_mode == "hold" ? AskMode::kHold
-                                              : AskMode::kHarness;
+  AdapterOptions options;
+  options.ask_mode = ParseAskMode(opt.ask_mode).value();
   auto wait = ParseDuration(opt.hold_wait);
   if (!wait.ok()) return CannotStart("--hold-wait: " + wait.status().message());
   options.hold_wait = *wait;
@@ -106,9 +116,9 @@ int RunClaudeHook(const HookOptions& opt) {
   engine.SetPolicyResolver([&](const SessionState& st) { return policies.Resolve(st); });
 
   EngineDecisionClient client(&engine, store->get());
-  ClaudeCodeAdapter adapter(&client, options);
+  auto adapter = MakeHookAdapter(opt.harness, &client, options);
   std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-  return Print(adapter.Handle(input));
+  return Print(adapter->Handle(input));
 }
 
 // Where a harness keeps its hook settings, and what reins hooks there.
@@ -142,25 +152,60 @@ std::vector<std::string> HookArgv(const std::string& harness, const HookOptions&
     if (!opt.config.empty()) argv.insert(argv.end(), {"--config", Absolute(opt.config)});
     if (!opt.db.empty()) argv.insert(argv.end(), {"--db", Absolute(opt.db)});
   }
-  if (opt.ask_mode != "harness") argv.insert(argv.end(), {"--ask-mode", opt.ask_mode});
+  if (!opt.ask_mode.empty()) argv.insert(argv.end(), {"--ask-mode", opt.ask_mode});
   if (opt.hold_wait != "10m") argv.insert(argv.end(), {"--hold-wait", opt.hold_wait});
   return argv;
 }
 
-HookInstall ClaudeInstall(const InstallTarget& t, const HookOptions& opt) {
+// Where each harness keeps its hook settings, and what reins hooks there.
+struct HarnessHooks {
+  std::string name, title;
+  std::string settings;  // relative to the project directory or home
+  std::vector<HookEvent> events;
+  long timeout_unit;  // the settings' timeout unit, in seconds^-1 (1: seconds, 1000: ms)
+};
+
+const std::vector<HarnessHooks>& Harnesses() {
+  static const std::vector<HarnessHooks> kHarnesses = {
+      {"claude",
+       "Claude Code",
+       ".claude/settings.json",
+       {{"SessionStart", ""},
+        {"UserPromptSubmit", ""},
+        {"PreToolUse", "*"},
+        {"PostToolUse", "*"},
+        {"PostToolUseFailure", "*"},
+        {"Stop", ""},
+        {"SubagentStop", ""},
+        {"SessionEnd", ""}},
+       1},
+      {"gemini",
+       "Gemini CLI",
+       ".gemini/settings.json",
+       {{"SessionStart", ""},
+        {"BeforeAgent", ""},
+        {"BeforeModel", ""},
+        {"BeforeTool", "*"},
+        {"AfterTool", "*"},
+        {"AfterAgent", ""},
+        {"SessionEnd", ""}},
+       1000},
+  };
+  return kHarnesses;
+}
+
+HookInstall InstallSpec(const HarnessHooks& h, const InstallTarget& t, const HookOptions& opt) {
   HookInstall spec;
-  spec.harness = "claude";
+  spec.harness = h.name;
   spec.path = !t.settings.empty() ? t.settings
-              : t.user            ? HomeDir() + "/.claude/settings.json"
-                                  : Absolute(t.project) + "/.claude/settings.json";
-  spec.events = {{"SessionStart", ""}, {"UserPromptSubmit", ""},    {"PreToolUse", "*"},
-                 {"PostToolUse", "*"}, {"PostToolUseFailure", "*"}, {"Stop", ""},
-                 {"SubagentStop", ""}, {"SessionEnd", ""}};
-  spec.command = HookArgv("claude", opt);
-  // A held ask must not be cut short by Claude Code's hook timeout (seconds).
+              : t.user            ? HomeDir() + "/" + h.settings
+                                  : Absolute(t.project) + "/" + h.settings;
+  spec.events = h.events;
+  spec.command = HookArgv(h.name, opt);
+  // A held ask must not be cut short by the harness's hook timeout.
   if (opt.ask_mode == "hold") {
     auto wait = ParseDuration(opt.hold_wait);
-    if (wait.ok()) spec.timeout = *wait / 1000000 + 30;
+    if (wait.ok()) spec.timeout = (*wait / 1000000 + 30) * h.timeout_unit;
   }
   return spec;
 }
@@ -176,12 +221,17 @@ int Report(const Result<std::string>& r) {
 
 // Options of the hook command itself; install copies them into the settings.
 void AddHookOptions(CLI::App* cmd, HookOptions* opt, CLI::Option** server) {
+  std::vector<std::string> modes = AskModes(opt->harness);
   cmd->add_option("--config", opt->config, "Server configuration (YAML)")->check(CLI::ExistingFile);
   cmd->add_option("--db", opt->db, "Session log (SQLite); default: the configuration's");
   cmd->add_option("--ask-mode", opt->ask_mode,
-                  "harness (Claude's prompt), defer (headless -p; resume after approval) or "
-                  "hold (wait for a reins approval)")
-      ->check(CLI::IsMember({"harness", "defer", "hold"}));
+                  opt->harness == "claude"
+                      ? "What an ask does: harness (Claude's prompt; the default), defer "
+                        "(headless -p; resume after approval), hold (wait for a reins approval) "
+                        "or deny (refuse, saying how to approve)"
+                      : "What an ask does: deny (refuse, saying how to approve; the default) or "
+                        "hold (wait for a reins approval)")
+      ->check(CLI::IsMember(modes));
   cmd->add_option("--hold-wait", opt->hold_wait, "With --ask-mode hold: the longest wait");
   *server = cmd->add_option(
       "--server", opt->server,
@@ -204,30 +254,34 @@ void AddInstallTarget(CLI::App* cmd, InstallTarget* t, const std::string& file) 
 void AddHookCommand(CLI::App& app, int* exit_code) {
   CLI::App* hook = app.add_subcommand("hook", "Hook commands for agent harnesses");
   hook->require_subcommand(1);
-  auto opt = std::make_shared<HookOptions>();
-  auto target = std::make_shared<InstallTarget>();
-  CLI::App* claude = hook->add_subcommand("claude", "Claude Code's hook: hook JSON on stdin");
-  claude->require_subcommand(0, 1);
-  CLI::Option* server = nullptr;
-  AddHookOptions(claude, opt.get(), &server);
-  CLI::App* install = claude->add_subcommand(
-      "install", "Add reins to Claude Code's hooks (the options above go into the hook command)");
-  AddInstallTarget(install, target.get(), ".claude/settings.json");
-  install->fallthrough();  // the hook's own options may follow `install`
-  CLI::App* uninstall =
-      claude->add_subcommand("uninstall", "Remove exactly the hooks install added");
-  AddInstallTarget(uninstall, target.get(), ".claude/settings.json");
-  install->callback([=] {
-    opt->forward = server->count() > 0;
-    *exit_code = Report(InstallHooks(ClaudeInstall(*target, *opt)));
-  });
-  uninstall->callback(
-      [=] { *exit_code = Report(UninstallHooks(ClaudeInstall(*target, *opt).path, "claude")); });
-  claude->callback([=] {
-    if (install->parsed() || uninstall->parsed()) return;
-    opt->forward = server->count() > 0;
-    *exit_code = RunClaudeHook(*opt);
-  });
+  for (const HarnessHooks& h : Harnesses()) {
+    auto opt = std::make_shared<HookOptions>();
+    opt->harness = h.name;
+    auto target = std::make_shared<InstallTarget>();
+    CLI::App* cmd = hook->add_subcommand(h.name, h.title + "'s hook: hook JSON on stdin");
+    cmd->require_subcommand(0, 1);
+    CLI::Option* server = nullptr;
+    AddHookOptions(cmd, opt.get(), &server);
+    CLI::App* install = cmd->add_subcommand(
+        "install", "Add reins to " + h.title + "'s hooks (the options above go into the command)");
+    AddInstallTarget(install, target.get(), h.settings);
+    install->fallthrough();  // the hook's own options may follow `install`
+    CLI::App* uninstall =
+        cmd->add_subcommand("uninstall", "Remove exactly the hooks install added");
+    AddInstallTarget(uninstall, target.get(), h.settings);
+    install->callback([=, &h] {
+      opt->forward = server->count() > 0;
+      *exit_code = Report(InstallHooks(InstallSpec(h, *target, *opt)));
+    });
+    uninstall->callback([=, &h] {
+      *exit_code = Report(UninstallHooks(InstallSpec(h, *target, *opt).path, h.name));
+    });
+    cmd->callback([=] {
+      if (install->parsed() || uninstall->parsed()) return;
+      opt->forward = server->count() > 0;
+      *exit_code = RunHook(*opt);
+    });
+  }
 }
 
 }  // namespace reins

@@ -1,25 +1,17 @@
 #include "harness-adapters/claude_code.h"
 
-#include <thread>
-
-#include "harness-adapters/transcript.h"
-
 namespace reins {
 
 namespace {
 
 constexpr const char* kHarness = "claude-code";
-constexpr const char* kCursorNote = "claude_transcript";
 
 bool Blocking(const std::string& event_name) {
   return event_name == "PreToolUse" || event_name == "UserPromptSubmit";
 }
 
-std::string Str(const Json& j, const char* key) {
-  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
-}
-
-HookAnswer Output(const Json& out) { return {0, out.dump() + "\n", ""}; }
+std::string Str(const Json& j, const char* key) { return StrOf(j, key); }
+HookAnswer Output(const Json& out) { return JsonAnswer(out); }
 
 HookAnswer PreToolUse(const std::string& decision, const std::string& reason,
                       const Json& updated_input = Json()) {
@@ -70,7 +62,8 @@ HookAnswer ClaudeCodeAdapter::Handle(std::string_view input) {
     if (hook.contains("model") && hook["model"].is_string()) start["model"] = hook["model"];
     if (hook.contains("source")) start["labels"] = {{"source", hook["source"]}};
   }
-  Status st = EnsureSession(session, start);
+  start["session"] = session;
+  Status st = EnsureSession(start);
   std::string transcript = Str(hook, "transcript_path");
   std::string agent_id = Str(hook, "agent_id");
   if (st.ok() && !agent_id.empty()) {
@@ -81,7 +74,8 @@ HookAnswer ClaudeCodeAdapter::Handle(std::string_view input) {
                   {"parent", session_id},
                   {"agent", Str(hook, "agent_type")},
                   {"cwd", Str(hook, "cwd")}};
-    st = EnsureSession(session, child);
+    child["session"] = session;
+    st = EnsureSession(child);
     std::string dir = transcript.size() > 6 && transcript.ends_with(".jsonl")
                           ? transcript.substr(0, transcript.size() - 6)
                           : transcript;
@@ -91,7 +85,8 @@ HookAnswer ClaudeCodeAdapter::Handle(std::string_view input) {
   // A tool call waits (briefly) for the response that asked for it, so its
   // cost is counted before the call is judged.
   std::string awaited = event_name == "PreToolUse" ? Str(hook, "tool_use_id") : "";
-  if (st.ok() && !transcript.empty()) st = SyncTranscript(session, transcript, awaited);
+  if (st.ok() && !transcript.empty())
+    st = SyncTranscript(session, transcript, TranscriptFormat::kClaude, awaited);
   if (!st.ok()) return Failed(event_name, st.message());
 
   auto event = Translate(hook, session);
@@ -100,42 +95,6 @@ HookAnswer ClaudeCodeAdapter::Handle(std::string_view input) {
   auto decision = client_->Submit(std::move(event).value());
   if (!decision.ok()) return Failed(event_name, decision.status().message());
   return Answer(hook, event_name, *decision);
-}
-
-Status ClaudeCodeAdapter::EnsureSession(const std::string& session, const Json& start) {
-  Json event = start;
-  event["session"] = session;
-  return client_->StartSession(std::move(event)).status();
-}
-
-Status ClaudeCodeAdapter::SyncTranscript(const std::string& session, const std::string& path,
-                                         const std::string& awaited_id) {
-  auto note = client_->GetNote(session, kCursorNote);
-  if (!note.ok()) return note.status();
-  TranscriptCursor cursor = TranscriptCursor::FromJson(*note);
-  if (!awaited_id.empty()) {
-    std::string quoted = "\"" + awaited_id + "\"";
-    auto until =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.transcript_wait_ms);
-    while (!TranscriptHas(path, cursor.offset, quoted) &&
-           std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-  }
-  int64_t before = cursor.offset;
-  std::vector<ModelCall> calls;
-  REINS_RETURN_IF_ERROR(ReadTranscript(path, &cursor, &calls));
-  for (const ModelCall& call : calls) {
-    Json e = {{"session", session},
-              {"type", "llm_response"},
-              {"model", call.model},
-              {"usage", call.usage},
-              {"labels", {{"source", "transcript"}, {"message", call.key}}}};
-    auto d = client_->Submit(std::move(e));
-    if (!d.ok()) return d.status().WithPrefix("recording a model call from the transcript");
-  }
-  if (calls.empty() && cursor.offset == before) return Status::OK();
-  return client_->PutNote(session, kCursorNote, cursor.ToJson());
 }
 
 Result<Json> ClaudeCodeAdapter::Translate(const Json& hook, const std::string& session) {
@@ -191,26 +150,24 @@ HookAnswer ClaudeCodeAdapter::Answer(const Json& hook, const std::string& event_
 
 HookAnswer ClaudeCodeAdapter::AnswerAsk(const Json& hook, const std::string& event_name,
                                         const Json& decision) {
-  std::string id = Str(decision, "approval_id");
-  std::string reason = "reins: " + Str(decision, "reason") + " (approval " + id +
-                       "; answer with `reins approve " + id + "` or `reins deny " + id + "`)";
   bool prompt = event_name == "UserPromptSubmit";
   if (options_.ask_mode == AskMode::kHold) {
-    auto status = client_->AwaitApproval(id, options_.hold_wait);
-    if (!status.ok()) return Failed(event_name, status.status().message());
-    if (*status == "approved") {
+    std::string why;
+    auto approved = Hold(decision, &why);
+    if (!approved.ok()) return Failed(event_name, approved.status().message());
+    if (*approved) {
       if (!prompt && decision.contains("patch")) {
         return PreToolUse("allow", "reins: approved", PatchedInput(hook, decision));
       }
       return Output(Json::object());
     }
-    std::string why = "reins: approval " + id + " " +
-                      (*status == "pending" ? "was not answered in time" : "was " + *status);
     if (prompt) return Output({{"decision", "block"}, {"reason", why}});
     return PreToolUse("deny", why);
   }
   // A prompt cannot be put on hold by Claude Code: it is refused until approved.
+  std::string reason = AskReason(decision);
   if (prompt) return Output({{"decision", "block"}, {"reason", reason}});
+  if (options_.ask_mode == AskMode::kDeny) return PreToolUse("deny", reason);
   return PreToolUse(options_.ask_mode == AskMode::kDefer ? "defer" : "ask", reason);
 }
 

@@ -24,55 +24,24 @@
 #include <string>
 #include <string_view>
 
-#include "engine/clock.h"
-#include "harness-adapters/decision_client.h"
+#include "harness-adapters/hook_adapter.h"
 
 namespace reins {
-
-enum class AskMode {
-  kHarness,  // Claude Code's own permission prompt (permissionDecision "ask")
-  kDefer,    // headless: "defer"; `claude -p --resume` asks again, and the approval decides
-  kHold,     // wait for a reins approval (up to hold_wait), then allow or deny
-};
-
-struct ClaudeOptions {
-  AskMode ask_mode = AskMode::kHarness;
-  TimeUs hold_wait = 600 * 1000000LL;
-  std::string user;  // recorded on session_start
-  // How long a tool call waits for its response to reach the transcript.
-  int transcript_wait_ms = 1000;
-};
-
-// What the hook process prints and how it exits.
-struct HookAnswer {
-  int exit_code = 0;
-  std::string out;  // stdout: JSON for Claude Code, or empty
-  std::string err;  // stderr
-};
 
 // The answer when reins cannot decide `event_name` (a hook_event_name, ""
 // when unknown): a tool call is denied and a prompt blocked with `reason`;
 // any other hook passes with the reason on stderr.
 HookAnswer ClaudeRefusal(const std::string& event_name, const std::string& reason);
 
-class ClaudeCodeAdapter {
+class ClaudeCodeAdapter : public HookAdapter {
  public:
-  // `client` must outlive the adapter.
-  ClaudeCodeAdapter(DecisionClient* client, ClaudeOptions options)
-      : client_(client), options_(std::move(options)) {}
-
-  HookAnswer Handle(std::string_view input);
+  using HookAdapter::HookAdapter;
+  HookAnswer Handle(std::string_view input) override;
 
  private:
   Result<Json> Translate(const Json& hook, const std::string& session);
-  Status EnsureSession(const std::string& session, const Json& start);
-  Status SyncTranscript(const std::string& session, const std::string& path,
-                        const std::string& awaited_id);
   HookAnswer Answer(const Json& hook, const std::string& event_name, const Json& decision);
   HookAnswer AnswerAsk(const Json& hook, const std::string& event_name, const Json& decision);
-
-  DecisionClient* client_;
-  ClaudeOptions options_;
 };
 
 }  // namespace reins

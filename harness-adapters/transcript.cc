@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <optional>
 
 namespace reins {
 
@@ -19,6 +20,49 @@ Json CanonicalUsage(const Json& u) {
     if (u.contains(key) && u[key].is_number_integer()) out[key] = u[key];
   }
   return out;
+}
+
+// Gemini's token counts: `input` includes the cached part; thoughts are
+// billed as output.
+Json GeminiUsage(const Json& t) {
+  auto count = [&](const char* key) -> int64_t {
+    return t.contains(key) && t[key].is_number_integer() ? t[key].get<int64_t>() : 0;
+  };
+  int64_t cached = count("cached");
+  return {{"input_tokens", std::max<int64_t>(0, count("input") - cached)},
+          {"cache_read_input_tokens", cached},
+          {"output_tokens", count("output") + count("thoughts")},
+          {"reasoning_tokens", count("thoughts")}};
+}
+
+// One model response found on a line.
+struct LineCall {
+  ModelCall call;
+  bool finished = true;
+};
+
+std::optional<LineCall> ParseLine(TranscriptFormat format, std::string_view line) {
+  if (format == TranscriptFormat::kGemini) {
+    if (line.find("\"gemini\"") == std::string_view::npos) return std::nullopt;  // cheap filter
+    Json j = Json::parse(line, nullptr, false);
+    if (!j.is_object() || j.value("type", "") != "gemini" || !j.contains("tokens") ||
+        !j["tokens"].is_object() || !j.contains("id") || !j["id"].is_string()) {
+      return std::nullopt;
+    }
+    return LineCall{{j["id"].get<std::string>(), j.value("model", ""), GeminiUsage(j["tokens"])}};
+  }
+  if (line.find("\"assistant\"") == std::string_view::npos) return std::nullopt;
+  Json j = Json::parse(line, nullptr, false);
+  if (!j.is_object() || j.value("type", "") != "assistant" || j.value("isSidechain", false)) {
+    return std::nullopt;
+  }
+  const Json& m = j.contains("message") ? j["message"] : Json();
+  if (!m.is_object() || !m.contains("usage") || !m["usage"].is_object()) return std::nullopt;
+  LineCall c;
+  c.call = {m.value("id", "") + "/" + j.value("requestId", ""), m.value("model", ""),
+            CanonicalUsage(m["usage"])};
+  c.finished = m.contains("stop_reason") && !m["stop_reason"].is_null();
+  return c;
 }
 
 struct Pending {
@@ -43,7 +87,7 @@ TranscriptCursor TranscriptCursor::FromJson(const Json& j) {
   return c;
 }
 
-Status ReadTranscript(const std::string& path, TranscriptCursor* cursor,
+Status ReadTranscript(const std::string& path, TranscriptFormat format, TranscriptCursor* cursor,
                       std::vector<ModelCall>* calls) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::OK();
@@ -67,14 +111,9 @@ Status ReadTranscript(const std::string& path, TranscriptCursor* cursor,
     int64_t line_offset = cursor->offset + static_cast<int64_t>(pos);
     pos = nl + 1;
     consumed = static_cast<int64_t>(pos);
-    if (line.find("\"assistant\"") == std::string_view::npos) continue;  // cheap filter
-    Json j = Json::parse(line, nullptr, false);
-    if (!j.is_object() || j.value("type", "") != "assistant" || j.value("isSidechain", false)) {
-      continue;
-    }
-    const Json& m = j.contains("message") ? j["message"] : Json();
-    if (!m.is_object() || !m.contains("usage") || !m["usage"].is_object()) continue;
-    std::string key = m.value("id", "") + "/" + j.value("requestId", "");
+    std::optional<LineCall> found = ParseLine(format, line);
+    if (!found) continue;
+    std::string key = found->call.key;
     if (std::find(cursor->recent.begin(), cursor->recent.end(), key) != cursor->recent.end()) {
       continue;
     }
@@ -83,8 +122,8 @@ Status ReadTranscript(const std::string& path, TranscriptCursor* cursor,
       it->second.first_offset = line_offset;
       order.push_back(key);
     }
-    it->second.call = {key, m.value("model", ""), CanonicalUsage(m["usage"])};
-    it->second.finished = m.contains("stop_reason") && !m["stop_reason"].is_null();
+    it->second.finished = found->finished;
+    it->second.call = std::move(found->call);
   }
 
   int64_t next = cursor->offset + consumed;

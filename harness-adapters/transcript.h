@@ -1,6 +1,6 @@
-// Model usage from a Claude Code transcript (JSON lines), read incrementally.
+// Model usage from a harness's transcript (JSON lines), read incrementally.
 //
-// Claude Code writes one `type: "assistant"` line per content block of a
+// Claude Code (kClaude) writes one `type: "assistant"` line per content block of a
 // model response; the lines of one response share `message.id` and
 // `requestId`, and once the response has finished each carries its final
 // `usage` and a non-null `stop_reason` (harness-adapters/claude_code_facts.md).
@@ -8,6 +8,12 @@
 // line, and leaves the cursor before the first line of a response still
 // streaming, so a later read sees it whole. Sidechain lines (sub-agents) are
 // skipped: sub-agents have transcripts of their own.
+//
+// Gemini CLI (kGemini) writes one record per model message, `type:
+// "gemini"` with `id`, `model` and `tokens` {input (with cached), output,
+// cached, thoughts}; it rewrites a record under the same id when the
+// message's tool calls are added, so each id is reported once
+// (harness-adapters/gemini_facts.md).
 #pragma once
 
 #include <string>
@@ -18,6 +24,8 @@
 #include "engine/status.h"
 
 namespace reins {
+
+enum class TranscriptFormat { kClaude, kGemini };
 
 struct TranscriptCursor {
   int64_t offset = 0;               // bytes of the file already consumed
@@ -37,7 +45,7 @@ struct ModelCall {
 // yet to `*calls` and advances `*cursor`. A missing file is no calls.
 // Malformed lines are skipped (a transcript is not ours to validate), but a
 // partial last line is left for the next read.
-Status ReadTranscript(const std::string& path, TranscriptCursor* cursor,
+Status ReadTranscript(const std::string& path, TranscriptFormat format, TranscriptCursor* cursor,
                       std::vector<ModelCall>* calls);
 
 // Whether the complete lines of `path` after byte `offset` contain `text`.

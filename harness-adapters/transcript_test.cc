@@ -29,13 +29,13 @@ TEST_CASE("a transcript is read from where the last read stopped", "[transcript]
   std::string path = dir.File("t.jsonl");
   TranscriptCursor cursor;
   std::vector<ModelCall> calls;
-  REQUIRE(ReadTranscript(path, &cursor, &calls).ok());  // no file yet
+  REQUIRE(ReadTranscript(path, TranscriptFormat::kClaude, &cursor, &calls).ok());  // no file yet
   CHECK(calls.empty());
 
   std::ofstream(path) << Line("a", true, 10) << "not json\n"
                       << Line("b", true, 20)
                       << R"({"type":"assistant","message":{"id":"c")";  // a partial line
-  REQUIRE(ReadTranscript(path, &cursor, &calls).ok());
+  REQUIRE(ReadTranscript(path, TranscriptFormat::kClaude, &cursor, &calls).ok());
   REQUIRE(calls.size() == 2);
   CHECK(calls[0].key == "a/ra");
   CHECK(calls[1].usage == Json({{"input_tokens", 1}, {"output_tokens", 20}}));
@@ -43,7 +43,7 @@ TEST_CASE("a transcript is read from where the last read stopped", "[transcript]
 
   // Read again with nothing new: nothing twice.
   calls.clear();
-  REQUIRE(ReadTranscript(path, &cursor, &calls).ok());
+  REQUIRE(ReadTranscript(path, TranscriptFormat::kClaude, &cursor, &calls).ok());
   CHECK(calls.empty());
   CHECK(cursor.offset == after_b);
 
@@ -56,7 +56,7 @@ TEST_CASE("a transcript is read from where the last read stopped", "[transcript]
   // A file replaced by a shorter one is read from its start.
   std::ofstream(path) << Line("z", true, 1);
   calls.clear();
-  REQUIRE(ReadTranscript(path, &kept, &calls).ok());
+  REQUIRE(ReadTranscript(path, TranscriptFormat::kClaude, &kept, &calls).ok());
   REQUIRE(calls.size() == 1);
   CHECK(calls[0].key == "z/rz");
 }

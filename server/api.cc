@@ -177,7 +177,7 @@ asio::awaitable<HttpResponse> Api::Handle(HttpRequest& req, HttpExchange& ex) {
       {{"v1", "policies", "*"}, "PATCH", &Api::PatchServerPolicy, false, false},
       {{"v1", "policies", "*"}, "DELETE", &Api::DeleteServerPolicy, false, false},
       {{"v1", "policy-registry"}, "GET", &Api::Registry, true, true},
-      {{"v1", "hooks", "claude"}, "POST", &Api::ClaudeHook, true, false},
+      {{"v1", "hooks", "*"}, "POST", &Api::Hook, true, false},
   };
   bool path_known = false;
   for (const Entry& e : kRoutes) {

@@ -71,7 +71,7 @@ class Api {
   asio::awaitable<HttpResponse> DeleteServerPolicy(Call& c);
   asio::awaitable<HttpResponse> Registry(Call& c);
   // harness hooks (api_hooks.cc)
-  asio::awaitable<HttpResponse> ClaudeHook(Call& c);
+  asio::awaitable<HttpResponse> Hook(Call& c);  // POST /v1/hooks/{claude,codex,gemini}
   // api.cc
   asio::awaitable<HttpResponse> Metrics(Call& c);
 

@@ -1,7 +1,7 @@
-// Harness hooks posted to the server: POST /v1/hooks/claude takes the JSON
-// Claude Code sends to an http hook (or that `reins hook claude --server`
-// forwards) and answers with what Claude Code reads.
-#include "harness-adapters/claude_code.h"
+// Harness hooks posted to the server: POST /v1/hooks/HARNESS takes the JSON
+// the harness gives its hooks (Claude Code's http hooks post it; `reins
+// hook HARNESS --server` forwards it) and answers with what the harness reads.
+#include "harness-adapters/hook_adapter.h"
 #include "server/api.h"
 #include "server/api_util.h"
 
@@ -38,24 +38,41 @@ class OwnedDecisionClient : public EngineDecisionClient {
 
 }  // namespace
 
-asio::awaitable<HttpResponse> Api::ClaudeHook(Call& c) {
-  std::string mode = c.req.Query("ask_mode", "harness");
-  if (mode != "harness" && mode != "defer") {
+asio::awaitable<HttpResponse> Api::Hook(Call& c) {
+  const std::string& harness = c.req.segments[2];
+  std::string mode = c.req.Query("ask_mode", harness == "claude" ? "harness" : "deny");
+  auto ask_mode = ParseAskMode(mode);
+  // A held ask would occupy a server thread for minutes: `reins hook
+  // HARNESS --ask-mode hold` waits in its own process instead.
+  if (!ask_mode.ok() || *ask_mode == AskMode::kHold ||
+      (harness != "claude" && *ask_mode != AskMode::kDeny)) {
     co_return Error(400, "invalid_argument",
-                    "ask_mode must be harness or defer (hold: use `reins hook claude --ask-mode "
-                    "hold`, which waits in its own process)",
+                    "ask_mode must be " +
+                        std::string(harness == "claude" ? "harness, defer or deny" : "deny") +
+                        " here (hold: use `reins hook " + harness +
+                        " --ask-mode hold`, which waits in its own process)",
                     "ask_mode");
   }
-  ClaudeOptions options;
-  options.ask_mode = mode == "defer" ? AskMode::kDefer : AskMode::kHarness;
+  AdapterOptions options;
+  options.ask_mode = *ask_mode;
   options.user = c.req.Query("user");
+  bool known = true;
   HookAnswer answer = co_await Blocking([&] {
     OwnedDecisionClient client(ctx_.engine, ctx_.store, c.who);
-    return ClaudeCodeAdapter(&client, options).Handle(c.req.body);
+    auto adapter = MakeHookAdapter(harness, &client, options);
+    if (!adapter) {
+      known = false;
+      return HookAnswer{};
+    }
+    return adapter->Handle(c.req.body);
   });
-  if (!answer.err.empty()) ctx_.log("claude hook from " + c.who.name + ": " + answer.err);
+  if (!known) {
+    co_return Error(404, "not_found",
+                    "no adapter for harness '" + harness + "' (claude, codex or gemini)");
+  }
+  if (!answer.err.empty()) ctx_.log(harness + " hook from " + c.who.name + ": " + answer.err);
   if (answer.exit_code == 2) co_return Error(400, "invalid_hook", answer.err);
-  // A non-blocking failure: Claude Code shows a systemMessage to the user.
+  // A non-blocking failure: the harness shows a systemMessage to the user.
   if (answer.exit_code != 0) co_return api::JsonResponse(200, {{"systemMessage", answer.err}});
   HttpResponse r;
   r.body = answer.out.empty() ? "{}\n" : answer.out;
