@@ -103,11 +103,15 @@ int RunHook(HookOptions opt) {
   SqliteOptions sqlite;
   sqlite.durability = shared->settings.durability;
   sqlite.group_commit = false;  // one append at a time in a hook process
+  sqlite.short_lived = true;
   auto store = OpenSqliteLogStore(db, sqlite);
   if (!store.ok()) return CannotStart(store.status().ToString());
   SystemClock clock;
   EngineOptions engine_options;
   engine_options.default_ask_timeout = shared->settings.ask_timeout;
+  // Each hook process loads its session anew: a snapshot every few records
+  // keeps that to a short tail however long the session grows.
+  engine_options.snapshot_every = 32;
   Engine engine(store->get(), shared->settings.prices, &clock, engine_options);
   ServerPolicies policies(&engine);
   std::vector<ConfigError> errors;
@@ -161,6 +165,7 @@ std::vector<std::string> HookArgv(const std::string& harness, const HookOptions&
 struct HarnessHooks {
   std::string name, title;
   std::string settings;  // relative to the project directory or home
+  std::string home_env;  // overrides home's settings directory (CODEX_HOME)
   std::vector<HookEvent> events;
   long timeout_unit;  // the settings' timeout unit, in seconds^-1 (1: seconds, 1000: ms)
 };
@@ -170,6 +175,7 @@ const std::vector<HarnessHooks>& Harnesses() {
       {"claude",
        "Claude Code",
        ".claude/settings.json",
+       "",
        {{"SessionStart", ""},
         {"UserPromptSubmit", ""},
         {"PreToolUse", "*"},
@@ -179,9 +185,22 @@ const std::vector<HarnessHooks>& Harnesses() {
         {"SubagentStop", ""},
         {"SessionEnd", ""}},
        1},
+      {"codex",
+       "Codex",
+       ".codex/hooks.json",
+       "CODEX_HOME",
+       {{"SessionStart", ""},
+        {"UserPromptSubmit", ""},
+        {"PreToolUse", "*"},
+        {"PostToolUse", "*"},
+        {"Stop", ""},
+        {"SubagentStop", ""},
+        {"SessionEnd", ""}},
+       1},
       {"gemini",
        "Gemini CLI",
        ".gemini/settings.json",
+       "",
        {{"SessionStart", ""},
         {"BeforeAgent", ""},
         {"BeforeModel", ""},
@@ -197,8 +216,12 @@ const std::vector<HarnessHooks>& Harnesses() {
 HookInstall InstallSpec(const HarnessHooks& h, const InstallTarget& t, const HookOptions& opt) {
   HookInstall spec;
   spec.harness = h.name;
+  const char* env_home = h.home_env.empty() ? nullptr : std::getenv(h.home_env.c_str());
+  std::string user_file =
+      env_home && *env_home ? std::string(env_home) + "/" + fs::path(h.settings).filename().string()
+                            : HomeDir() + "/" + h.settings;
   spec.path = !t.settings.empty() ? t.settings
-              : t.user            ? HomeDir() + "/" + h.settings
+              : t.user            ? user_file
                                   : Absolute(t.project) + "/" + h.settings;
   spec.events = h.events;
   spec.command = HookArgv(h.name, opt);

@@ -34,7 +34,7 @@ std::optional<LoadedConfig> LoadLayers(const std::string& server, const std::str
   ConfigLoader loader = DefaultConfigLoader();
   std::vector<ConfigError> errors;
   LoadedConfig out;
-  out.settings.prices = std::make_shared<PriceTable>(PriceTable::Builtin());
+  out.settings.prices = std::make_shared<PriceTable>(PriceTable::OverBuiltin());
   std::optional<PolicyLayer> server_layer, agent_layer, session_layer;
   // Without a server file, an empty one: the defaults (self_protect) apply.
   auto c = server.empty() ? loader.ParseServer("", "<defaults>", ".", &errors)

@@ -31,7 +31,7 @@ class Sha256 {
   std::string HexDigest();  // finishes the hash; call once
 
  private:
-  void* ctx_;  // EVP_MD_CTX*, kept opaque so OpenSSL stays out of this header
+  void* ctx_;  // SHA256_CTX*, kept opaque so OpenSSL stays out of this header
 };
 
 }  // namespace reins

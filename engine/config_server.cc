@@ -211,7 +211,7 @@ Result<ServerConfig> ConfigLoader::ParseServer(std::string_view text, const std:
   if (!source.empty() && source[0] != '<') {
     config.files.push_back(fs::absolute(source).lexically_normal().string());
   }
-  auto prices = std::make_shared<PriceTable>(PriceTable::Builtin());
+  auto prices = std::make_shared<PriceTable>(PriceTable::OverBuiltin());
   std::vector<std::string> protect;
   if (auto doc = Root(text, ctx)) {
     const YAML::Node& root = *doc;

@@ -150,6 +150,15 @@ struct SqliteOptions {
   // checkpoints out of the tail latency. A short-lived process (a hook, an
   // eval) is better off without the extra thread and connection.
   bool background_checkpoints = false;
+  // For a process that lives for one decision (a hook): SQLite's default is
+  // that the last connection to close checkpoints the WAL (two fsyncs) and
+  // deletes it, and the next process creates and syncs a new one. Short-lived
+  // keeps the WAL across processes and checkpoints only when it reaches
+  // `short_lived_wal_pages`, so that the recovery each new process runs over
+  // it stays small. Durability is unchanged: commits are as the durability
+  // setting says either way.
+  bool short_lived = false;
+  int short_lived_wal_pages = 128;
 };
 
 // Opens (creating and migrating if needed) a SQLite log at `path`;

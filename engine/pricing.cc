@@ -225,9 +225,17 @@ const ModelPrice* PriceTable::Find(std::string_view model) const {
   if (model.empty()) return nullptr;
   if (auto it = prices_.find(model); it != prices_.end()) return &it->second;
   auto norm = normalized_.find(Normalize(model));
-  if (norm == normalized_.end()) return nullptr;
-  return &prices_.find(norm->second)->second;
+  if (norm != normalized_.end()) return &prices_.find(norm->second)->second;
+  return over_builtin_ ? Builtin().Find(model) : nullptr;
 }
+
+PriceTable PriceTable::OverBuiltin() {
+  PriceTable t;
+  t.over_builtin_ = true;
+  return t;
+}
+
+size_t PriceTable::size() const { return prices_.size() + (over_builtin_ ? Builtin().size() : 0); }
 
 std::optional<double> PriceTable::Cost(std::string_view model, const TokenCounts& tokens) const {
   const ModelPrice* p = Find(model);

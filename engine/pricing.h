@@ -48,6 +48,12 @@ class PriceTable {
 
   // The table compiled into reins.
   static const PriceTable& Builtin();
+  // An empty table in front of the built-in one: models it does not price
+  // are looked up there. The built-in table is parsed on the first such
+  // lookup, so a short-lived process (a hook) that prices nothing never
+  // pays for it. Entries merged into this table win over the built-in ones,
+  // also for their dated and prefixed variants.
+  static PriceTable OverBuiltin();
 
   // Adds or replaces entries from a LiteLLM-format object
   // ({model: {input_cost_per_token, output_cost_per_token, ...}}). Entries
@@ -66,7 +72,8 @@ class PriceTable {
   // Cost of `tokens` on `model`; nullopt when the model is unpriced.
   std::optional<double> Cost(std::string_view model, const TokenCounts& tokens) const;
 
-  size_t size() const { return prices_.size(); }
+  // Entries, counting the built-in table under an OverBuiltin() one.
+  size_t size() const;
 
   // The normalized form used for matching (exposed for tests and docs).
   static std::string Normalize(std::string_view model);
@@ -77,6 +84,7 @@ class PriceTable {
 
   std::map<std::string, ModelPrice, std::less<>> prices_;
   std::map<std::string, std::string, std::less<>> normalized_;  // normalized -> key
+  bool over_builtin_ = false;
 };
 
 }  // namespace reins

@@ -30,40 +30,69 @@ Status SqliteError(sqlite3* db, int rc, std::string_view context) {
 }
 
 SqliteStmt::SqliteStmt(SqliteStmt&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), stmt_(std::exchange(other.stmt_, nullptr)) {}
+    : db_(std::exchange(other.db_, nullptr)),
+      stmt_(std::exchange(other.stmt_, nullptr)),
+      deferred_sql_(std::move(other.deferred_sql_)),
+      error_(std::move(other.error_)) {}
 
 SqliteStmt& SqliteStmt::operator=(SqliteStmt&& other) noexcept {
   if (this != &other) {
     sqlite3_finalize(stmt_);
     db_ = std::exchange(other.db_, nullptr);
     stmt_ = std::exchange(other.stmt_, nullptr);
+    deferred_sql_ = std::move(other.deferred_sql_);
+    error_ = std::move(other.error_);
   }
   return *this;
 }
 
 SqliteStmt::~SqliteStmt() { sqlite3_finalize(stmt_); }
 
+SqliteStmt SqliteStmt::Deferred(sqlite3* db, std::string sql) {
+  SqliteStmt s(db, nullptr);
+  s.deferred_sql_ = std::move(sql);
+  return s;
+}
+
+bool SqliteStmt::Ready() {
+  if (stmt_) return true;
+  if (deferred_sql_.empty() || !error_.ok()) return false;
+  int rc = sqlite3_prepare_v3(db_, deferred_sql_.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt_,
+                              nullptr);
+  if (rc != SQLITE_OK) {
+    error_ = SqliteError(db_, rc, "preparing: " + deferred_sql_);
+    sqlite3_finalize(stmt_);
+    stmt_ = nullptr;
+    return false;
+  }
+  return true;
+}
+
 void SqliteStmt::Reset() {
+  if (!stmt_) return;
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
 }
 
 SqliteStmt& SqliteStmt::Bind(int index, std::string_view text) {
-  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  if (Ready()) {
+    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  }
   return *this;
 }
 
 SqliteStmt& SqliteStmt::Bind(int index, int64_t value) {
-  sqlite3_bind_int64(stmt_, index, value);
+  if (Ready()) sqlite3_bind_int64(stmt_, index, value);
   return *this;
 }
 
 SqliteStmt& SqliteStmt::Bind(int index, double value) {
-  sqlite3_bind_double(stmt_, index, value);
+  if (Ready()) sqlite3_bind_double(stmt_, index, value);
   return *this;
 }
 
 Status SqliteStmt::StepDone() {
+  if (!Ready()) return error_.ok() ? Status::Internal("statement not prepared") : error_;
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::OK();
   Status st = SqliteError(db_, sqlite3_extended_errcode(db_), sqlite3_sql(stmt_));
@@ -72,6 +101,7 @@ Status SqliteStmt::StepDone() {
 }
 
 Result<bool> SqliteStmt::StepRow() {
+  if (!Ready()) return error_.ok() ? Status::Internal("statement not prepared") : error_;
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;

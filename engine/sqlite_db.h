@@ -16,6 +16,10 @@ class SqliteStmt {
  public:
   SqliteStmt() = default;
   SqliteStmt(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  // A statement compiled on its first use: a short-lived process (a hook)
+  // pays only for the statements it runs. A statement that fails to compile
+  // reports the error from its first step.
+  static SqliteStmt Deferred(sqlite3* db, std::string sql);
   SqliteStmt(SqliteStmt&& other) noexcept;
   SqliteStmt& operator=(SqliteStmt&& other) noexcept;
   ~SqliteStmt();
@@ -44,8 +48,12 @@ class SqliteStmt {
   double ColumnDouble(int index) const;
 
  private:
+  bool Ready();  // compiles a deferred statement; false when that failed
+
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+  std::string deferred_sql_;  // not compiled yet
+  Status error_;              // why compiling failed
 };
 
 // Resets a statement when the scope ends. A statement left mid-iteration

@@ -16,6 +16,12 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
                                        ? "PRAGMA synchronous=FULL;"
                                        : "PRAGMA synchronous=NORMAL;"));
     REINS_RETURN_IF_ERROR(Migrate());
+    if (options.short_lived) {
+      int on = 1;
+      sqlite3_file_control(db_.handle(), "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+      sqlite3_db_config(db_.handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+      sqlite3_wal_autocheckpoint(db_.handle(), options.short_lived_wal_pages);
+    }
     if (options.background_checkpoints && db_.path() != ":memory:" && !db_.path().empty()) {
       REINS_RETURN_IF_ERROR(checkpointer_.Start(db_.handle(), db_.path()));
     }
@@ -78,9 +84,7 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
   };
   for (auto& s : statements) {
     if (options.read_only && s.sql.rfind("SELECT", 0) != 0) continue;
-    auto stmt = db_.Prepare(s.sql);
-    if (!stmt.ok()) return stmt.status();
-    *s.stmt = std::move(stmt).value();
+    *s.stmt = SqliteStmt::Deferred(db_.handle(), std::move(s.sql));
   }
   return Status::OK();
 }

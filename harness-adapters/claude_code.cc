@@ -4,8 +4,6 @@ namespace reins {
 
 namespace {
 
-constexpr const char* kHarness = "claude-code";
-
 bool Blocking(const std::string& event_name) {
   return event_name == "PreToolUse" || event_name == "UserPromptSubmit";
 }
@@ -56,11 +54,12 @@ HookAnswer ClaudeCodeAdapter::Handle(std::string_view input) {
   if (session_id.empty()) return Failed(event_name, "the hook input has no 'session_id'");
 
   std::string session = session_id;
-  Json start = {{"type", "session_start"}, {"harness", kHarness}, {"cwd", Str(hook, "cwd")}};
+  std::string model = Str(hook, "model");
+  Json start = {{"type", "session_start"}, {"harness", style_.harness}, {"cwd", Str(hook, "cwd")}};
   if (!options_.user.empty()) start["user"] = options_.user;
-  if (event_name == "SessionStart") {
-    if (hook.contains("model") && hook["model"].is_string()) start["model"] = hook["model"];
-    if (hook.contains("source")) start["labels"] = {{"source", hook["source"]}};
+  if (!model.empty()) start["model"] = model;
+  if (event_name == "SessionStart" && hook.contains("source")) {
+    start["labels"] = {{"source", hook["source"]}};
   }
   start["session"] = session;
   Status st = EnsureSession(start);
@@ -70,7 +69,7 @@ HookAnswer ClaudeCodeAdapter::Handle(std::string_view input) {
     // A sub-agent: its own session under the parent, its own transcript.
     session = session_id + "/" + agent_id;
     Json child = {{"type", "session_start"},
-                  {"harness", kHarness},
+                  {"harness", style_.harness},
                   {"parent", session_id},
                   {"agent", Str(hook, "agent_type")},
                   {"cwd", Str(hook, "cwd")}};
@@ -79,14 +78,18 @@ HookAnswer ClaudeCodeAdapter::Handle(std::string_view input) {
     std::string dir = transcript.size() > 6 && transcript.ends_with(".jsonl")
                           ? transcript.substr(0, transcript.size() - 6)
                           : transcript;
-    transcript = Str(hook, "agent_transcript_path");
-    if (transcript.empty()) transcript = dir + "/subagents/agent-" + agent_id + ".jsonl";
+    if (!Str(hook, "agent_transcript_path").empty()) {
+      transcript = Str(hook, "agent_transcript_path");
+    } else if (!style_.subagent_transcript_given) {
+      transcript = dir + "/subagents/agent-" + agent_id + ".jsonl";
+    }
   }
   // A tool call waits (briefly) for the response that asked for it, so its
   // cost is counted before the call is judged.
-  std::string awaited = event_name == "PreToolUse" ? Str(hook, "tool_use_id") : "";
+  std::string awaited =
+      event_name == "PreToolUse" && style_.await_tool_in_transcript ? Str(hook, "tool_use_id") : "";
   if (st.ok() && !transcript.empty())
-    st = SyncTranscript(session, transcript, TranscriptFormat::kClaude, awaited);
+    st = SyncTranscript(session, transcript, style_.format, awaited, model);
   if (!st.ok()) return Failed(event_name, st.message());
 
   auto event = Translate(hook, session);
@@ -167,7 +170,9 @@ HookAnswer ClaudeCodeAdapter::AnswerAsk(const Json& hook, const std::string& eve
   // A prompt cannot be put on hold by Claude Code: it is refused until approved.
   std::string reason = AskReason(decision);
   if (prompt) return Output({{"decision", "block"}, {"reason", reason}});
-  if (options_.ask_mode == AskMode::kDeny) return PreToolUse("deny", reason);
+  if (options_.ask_mode == AskMode::kDeny || !style_.harness_can_ask) {
+    return PreToolUse("deny", reason);
+  }
   return PreToolUse(options_.ask_mode == AskMode::kDefer ? "defer" : "ask", reason);
 }
 

@@ -35,13 +35,33 @@ HookAnswer ClaudeRefusal(const std::string& event_name, const std::string& reaso
 
 class ClaudeCodeAdapter : public HookAdapter {
  public:
-  using HookAdapter::HookAdapter;
+  ClaudeCodeAdapter(DecisionClient* client, AdapterOptions options)
+      : ClaudeCodeAdapter(client, std::move(options), ClaudeStyle{}) {}
   HookAnswer Handle(std::string_view input) override;
+
+ protected:
+  // Codex speaks a dialect of the same protocol (codex.h).
+  struct ClaudeStyle {
+    const char* harness = "claude-code";  // recorded on session_start
+    TranscriptFormat format = TranscriptFormat::kClaude;
+    // A tool call waits for its id to reach the transcript (Claude Code
+    // writes the response a little after running the hook).
+    bool await_tool_in_transcript = true;
+    // A sub-agent's own transcript is given as transcript_path (Codex);
+    // otherwise it is derived from the parent's (Claude Code).
+    bool subagent_transcript_given = false;
+    // The harness can prompt on "ask" (Codex cannot: it runs the tool).
+    bool harness_can_ask = true;
+  };
+  ClaudeCodeAdapter(DecisionClient* client, AdapterOptions options, ClaudeStyle style)
+      : HookAdapter(client, std::move(options)), style_(style) {}
 
  private:
   Result<Json> Translate(const Json& hook, const std::string& session);
   HookAnswer Answer(const Json& hook, const std::string& event_name, const Json& decision);
   HookAnswer AnswerAsk(const Json& hook, const std::string& event_name, const Json& decision);
+
+  ClaudeStyle style_;
 };
 
 }  // namespace reins

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "harness-adapters/claude_code.h"
+#include "harness-adapters/codex.h"
 #include "harness-adapters/gemini_cli.h"
 
 namespace reins {
@@ -12,7 +13,14 @@ namespace {
 
 // Per session and transcript format: where the adapter stopped reading.
 const char* CursorNote(TranscriptFormat format) {
-  return format == TranscriptFormat::kGemini ? "gemini_transcript" : "claude_transcript";
+  switch (format) {
+    case TranscriptFormat::kGemini:
+      return "gemini_transcript";
+    case TranscriptFormat::kCodex:
+      return "codex_transcript";
+    default:
+      return "claude_transcript";
+  }
 }
 
 }  // namespace
@@ -38,7 +46,8 @@ Status HookAdapter::EnsureSession(Json start) {
 }
 
 Status HookAdapter::SyncTranscript(const std::string& session, const std::string& path,
-                                   TranscriptFormat format, const std::string& awaited) {
+                                   TranscriptFormat format, const std::string& awaited,
+                                   const std::string& model) {
   auto note = client_->GetNote(session, CursorNote(format));
   if (!note.ok()) return note.status();
   TranscriptCursor cursor = TranscriptCursor::FromJson(*note);
@@ -57,7 +66,7 @@ Status HookAdapter::SyncTranscript(const std::string& session, const std::string
   for (const ModelCall& call : calls) {
     Json e = {{"session", session},
               {"type", "llm_response"},
-              {"model", call.model},
+              {"model", call.model.empty() ? model : call.model},
               {"usage", call.usage},
               {"labels", {{"source", "transcript"}, {"message", call.key}}}};
     auto d = client_->Submit(std::move(e));
@@ -88,6 +97,7 @@ std::unique_ptr<HookAdapter> MakeHookAdapter(std::string_view harness, DecisionC
                                              AdapterOptions options) {
   if (harness == "claude") return std::make_unique<ClaudeCodeAdapter>(client, std::move(options));
   if (harness == "gemini") return std::make_unique<GeminiCliAdapter>(client, std::move(options));
+  if (harness == "codex") return std::make_unique<CodexAdapter>(client, std::move(options));
   return nullptr;
 }
 

@@ -65,8 +65,10 @@ class HookAdapter {
   // Records the responses `path` gained since this session's last read.
   // With `awaited` non-empty, first waits (up to transcript_wait_ms) until
   // the transcript contains that text (a tool call's id).
+  // `model` names the model of responses whose transcript line does not.
   Status SyncTranscript(const std::string& session, const std::string& path,
-                        TranscriptFormat format, const std::string& awaited = "");
+                        TranscriptFormat format, const std::string& awaited = "",
+                        const std::string& model = "");
   // The ask as a refusal: its reason, the approval id and how to approve.
   static std::string AskReason(const Json& decision);
   // Waits (up to hold_wait) for the approval of an ask. Approved: true.

@@ -35,13 +35,46 @@ Json GeminiUsage(const Json& t) {
           {"reasoning_tokens", count("thoughts")}};
 }
 
+// Codex's (OpenAI's) counts: input includes the cached part; output
+// includes reasoning.
+Json CodexUsage(const Json& u) {
+  auto count = [&](const char* key) -> int64_t {
+    return u.contains(key) && u[key].is_number_integer() ? u[key].get<int64_t>() : 0;
+  };
+  int64_t cached = count("cached_input_tokens");
+  return {{"input_tokens", std::max<int64_t>(0, count("input_tokens") - cached)},
+          {"cache_read_input_tokens", cached},
+          {"cache_creation_input_tokens", count("cache_write_input_tokens")},
+          {"output_tokens", count("output_tokens")},
+          {"reasoning_tokens", count("reasoning_output_tokens")}};
+}
+
 // One model response found on a line.
 struct LineCall {
   ModelCall call;
   bool finished = true;
 };
 
-std::optional<LineCall> ParseLine(TranscriptFormat format, std::string_view line) {
+// `model` carries the model named by the last Codex turn_context line.
+std::optional<LineCall> ParseLine(TranscriptFormat format, std::string_view line,
+                                  std::string* model) {
+  if (format == TranscriptFormat::kCodex) {
+    bool usage = line.find("\"token_usage_record\"") != std::string_view::npos;
+    if (!usage && line.find("\"turn_context\"") == std::string_view::npos) return std::nullopt;
+    Json j = Json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("payload") || !j["payload"].is_object()) return std::nullopt;
+    const Json& p = j["payload"];
+    std::string type = j.value("type", "");
+    if (type == "turn_context") {
+      if (p.contains("model") && p["model"].is_string()) *model = p["model"];
+      return std::nullopt;
+    }
+    if (type != "token_usage_record" || !p.contains("usage") || !p["usage"].is_object() ||
+        !p.contains("response_id") || !p["response_id"].is_string()) {
+      return std::nullopt;
+    }
+    return LineCall{{p["response_id"].get<std::string>(), *model, CodexUsage(p["usage"])}};
+  }
   if (format == TranscriptFormat::kGemini) {
     if (line.find("\"gemini\"") == std::string_view::npos) return std::nullopt;  // cheap filter
     Json j = Json::parse(line, nullptr, false);
@@ -100,6 +133,7 @@ Status ReadTranscript(const std::string& path, TranscriptFormat format, Transcri
   in.read(text.data(), length);
   text.resize(static_cast<size_t>(in.gcount()));
 
+  std::string model;
   std::map<std::string, Pending> pending;
   std::vector<std::string> order;
   int64_t consumed = 0;  // through the last complete line
@@ -111,7 +145,7 @@ Status ReadTranscript(const std::string& path, TranscriptFormat format, Transcri
     int64_t line_offset = cursor->offset + static_cast<int64_t>(pos);
     pos = nl + 1;
     consumed = static_cast<int64_t>(pos);
-    std::optional<LineCall> found = ParseLine(format, line);
+    std::optional<LineCall> found = ParseLine(format, line, &model);
     if (!found) continue;
     std::string key = found->call.key;
     if (std::find(cursor->recent.begin(), cursor->recent.end(), key) != cursor->recent.end()) {

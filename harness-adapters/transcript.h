@@ -14,6 +14,12 @@
 // cached, thoughts}; it rewrites a record under the same id when the
 // message's tool calls are added, so each id is reported once
 // (harness-adapters/gemini_facts.md).
+//
+// Codex (kCodex) writes a rollout file: a `token_usage_record` line per
+// model response (payload.response_id, payload.usage with input tokens that
+// include the cached ones) and `turn_context` lines naming the model; a
+// response whose model was named before the cursor has an empty model, for
+// the caller to fill in (harness-adapters/codex_facts.md).
 #pragma once
 
 #include <string>
@@ -25,7 +31,7 @@
 
 namespace reins {
 
-enum class TranscriptFormat { kClaude, kGemini };
+enum class TranscriptFormat { kClaude, kGemini, kCodex };
 
 struct TranscriptCursor {
   int64_t offset = 0;               // bytes of the file already consumed

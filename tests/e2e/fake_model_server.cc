@@ -228,7 +228,7 @@ FakeModelServer::Reply FakeModelServer::Answer(const std::string& path, const js
 
   if (Contains(path, "/responses")) {  // OpenAI Responses (Codex)
     const std::string* command = nullptr;
-    if (offers("shell")) {
+    if (offers("exec_command")) {
       command = next_command(CountWhere(req.value("input", json::array()), [](const json& i) {
         return StrOf(i, "type") == "function_call_output";
       }));
@@ -237,8 +237,11 @@ FakeModelServer::Reply FakeModelServer::Answer(const std::string& path, const js
     json item = command ? json{{"type", "function_call"},
                                {"id", "fc_fake_" + std::to_string(id)},
                                {"call_id", "call_fake_" + std::to_string(id)},
-                               {"name", "shell"},
-                               {"arguments", json{{"command", {"bash", "-lc", *command}}}.dump()}}
+                               {"name", "exec_command"},
+                               // Not a login shell: that would reset PATH,
+                               // and the tests' stand-ins are found on it.
+                               {"arguments", json{{"cmd", *command}, {"login", false}}.dump()},
+                               {"status", "completed"}}
                         : json{{"type", "message"},
                                {"id", "msg_fake_" + std::to_string(id)},
                                {"role", "assistant"},

@@ -9,10 +9,10 @@
 // Streaming requests get Server-Sent Events, others one JSON body.
 //
 // The script is a list of shell commands. A request that offers the
-// harness's shell tool and carries k tool results gets a call of the shell
-// tool with commands[k] while k < commands.size(); any other request gets
-// the final text. So each command is asked for once, whether the harness ran
-// it or a hook refused it, and the conversation ends with text.
+// harness's shell tool (Bash, exec_command, run_shell_command) and carries k tool results gets a
+// call of the shell tool with commands[k] while k < commands.size(); any other request gets the
+// final text. So each command is asked for once, whether the harness ran it or a hook refused it,
+// and the conversation ends with text.
 //
 // Every response reports `usage` (the same token counts each time), so
 // the cost a harness records is known in advance: tests price it with the
