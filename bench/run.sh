@@ -10,10 +10,13 @@ echo "== commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 "$build/bench/engine_bench" --benchmark_min_time=0.5 | tee "$build/engine_bench.out"
 "$build/bench/lua_bench" --benchmark_min_time=0.5 | tee "$build/lua_bench.out"
 "$build/bench/eval_throughput" "$build/cli/reins" 100000 | tee "$build/eval_throughput.out"
+# A hook process per tool call: embedded, through the server's Unix socket,
+# and a Python hook that only parses its input, run interleaved.
+"$build/bench/hook_latency" "$build/cli/reins" --runs 200 | tee "$build/hook_latency.out"
 # The server over loopback HTTP; client and server share this machine's cores.
 # It exits 1 when more than 0.1% of requests fail, which a pipe would hide.
 { "$build/bench/http_load" --seconds 3; echo $? >"$build/http_load.rc"; } | tee "$build/http_load.out"
 [ "$(cat "$build/http_load.rc")" = 0 ] || { echo "http_load failed" >&2; exit 1; }
 echo "== figures"
 grep -E '^[A-Za-z_0-9]+ [0-9.e+-]+ [^ ]+$' "$build/engine_bench.out" "$build/lua_bench.out" \
-  "$build/eval_throughput.out" "$build/http_load.out" | cut -d: -f2
+  "$build/eval_throughput.out" "$build/hook_latency.out" "$build/http_load.out" | cut -d: -f2
