@@ -15,6 +15,11 @@ class ClaudeDriver : public HarnessDriver {
  public:
   std::string name() const override { return "claude"; }
   std::string model() const override { return "claude-sonnet-4-5"; }
+  // A settings file given with --settings, as docs/adapters.md runs it.
+  std::vector<std::string> InstallTarget(const HarnessEnv& env) const override {
+    return {"--settings", Settings(env)};
+  }
+  static std::string Settings(const HarnessEnv& env) { return env.File("claude-settings.json"); }
   // `claude -p PROMPT` (an empty prompt with `args` such as --resume ID).
   HarnessRun Run(const HarnessEnv& env, const FakeModelServer& server, const std::string& prompt,
                  const std::vector<std::string>& args) override {
@@ -22,7 +27,8 @@ class ClaudeDriver : public HarnessDriver {
     if (!prompt.empty()) argv.push_back(prompt);
     argv.insert(argv.end(), args.begin(), args.end());
     // Bash is allowed by Claude Code's own rules; reins decides on top.
-    argv.insert(argv.end(), {"--output-format", "json", "--model", model(), "--allowedTools=Bash"});
+    argv.insert(argv.end(), {"--output-format", "json", "--model", model(), "--settings",
+                             Settings(env), "--allowedTools=Bash"});
     HarnessRun run;
     run.process = reins::testing::Run(argv, "", env.project(),
                                       env.Env({{"ANTHROPIC_BASE_URL", server.url()},
@@ -61,7 +67,7 @@ TEST_CASE(
   ServeProcess serve(env.File("reins"));
   FakeModelServer model({.commands = {"npm install left-pad", "git push origin main"}});
   InstallHooks(
-      env, "claude",
+      env, claude,
       {"--server", serve.url(), "--token-file", serve.TokenFile("admin"), "--ask-mode", "defer"});
 
   HarnessRun first = claude.Run(env, model, "Add left-pad and push.", {});

@@ -31,10 +31,10 @@ const char* kRewriteLua = R"(return {
 
 }  // namespace
 
-void InstallHooks(const HarnessEnv& env, const std::string& harness,
+void InstallHooks(const HarnessEnv& env, const HarnessDriver& driver,
                   const std::vector<std::string>& hook_args) {
-  std::vector<std::string> argv = {ReinsBin(), "hook",      harness,
-                                   "install",  "--project", env.project()};
+  std::vector<std::string> argv = {ReinsBin(), "hook", driver.name(), "install"};
+  for (const std::string& a : driver.InstallTarget(env)) argv.push_back(a);
   argv.insert(argv.end(), hook_args.begin(), hook_args.end());
   ProcessResult r = Run(argv, "", "", env.Env());
   INFO(r.err);
@@ -74,7 +74,7 @@ void GuardsScenario(HarnessDriver& driver) {
   std::filesystem::create_directories(env.project() + "/victim");
   FakeModelServer model(
       {.commands = {"rm -rf victim", "touch allowed.txt", "echo original > said.txt"}});
-  InstallHooks(env, driver.name(), {"--config", env.config()});
+  InstallHooks(env, driver, {"--config", env.config()});
 
   HarnessRun run = driver.Run(env, model, "Clean up, then mark the project.");
   CHECK(model.tool_calls_answered() == 3);
@@ -112,7 +112,7 @@ void BudgetScenario(HarnessDriver& driver) {
                  std::to_string(one * 1.5) + "}\n");
   FakeModelServer model(
       {.commands = {"touch one.txt", "touch two.txt", "touch three.txt"}, .input_tokens = 10000});
-  InstallHooks(env, driver.name(), {"--config", env.config()});
+  InstallHooks(env, driver, {"--config", env.config()});
 
   HarnessRun run = driver.Run(env, model, "Make three files.");
   CHECK(std::filesystem::exists(env.project() + "/one.txt"));
@@ -128,7 +128,7 @@ void SupplyChainRefusedScenario(HarnessDriver& driver) {
   ServeProcess serve(env.File("reins"));
   FakeModelServer model({.commands = {"npm install left-pad", "git push origin main"}});
   InstallHooks(
-      env, driver.name(),
+      env, driver,
       {"--server", serve.url(), "--token-file", serve.TokenFile("admin"), "--ask-mode", "deny"});
 
   HarnessRun run = driver.Run(env, model, "Add left-pad and push.");

@@ -24,13 +24,17 @@ class HarnessDriver {
   virtual ~HarnessDriver() = default;
   virtual std::string name() const = 0;   // the `reins hook` subcommand
   virtual std::string model() const = 0;  // the model it runs (priced in the table)
+  // Where `reins hook NAME install` writes: by default the project's settings.
+  virtual std::vector<std::string> InstallTarget(const HarnessEnv& env) const {
+    return {"--project", env.project()};
+  }
   // Runs the CLI headless in env.project() on `prompt` (plus `args`).
   virtual HarnessRun Run(const HarnessEnv& env, const FakeModelServer& model,
                          const std::string& prompt, const std::vector<std::string>& args = {}) = 0;
 };
 
-// `reins hook NAME install --project PROJECT hook_args...`, as a user would.
-void InstallHooks(const HarnessEnv& env, const std::string& harness,
+// `reins hook NAME install TARGET hook_args...`, as a user would.
+void InstallHooks(const HarnessEnv& env, const HarnessDriver& driver,
                   const std::vector<std::string>& hook_args);
 
 // The decision on the tool call whose `input.command` is `command`.
