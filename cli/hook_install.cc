@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace reins {
@@ -57,8 +58,10 @@ Status CheckShape(const Json& settings) {
 }
 
 Result<Json> ReadSettings(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return Json::object();
   std::ifstream in(path);
-  if (!in) return Json::object();
+  if (!in) return Status::IOError(path + ": cannot be read; left unchanged");
   std::stringstream ss;
   ss << in.rdbuf();
   std::string text = ss.str();
@@ -69,19 +72,29 @@ Result<Json> ReadSettings(const std::string& path) {
   return j;
 }
 
+// Replaces the file atomically, through a symlink to the file it names
+// (dotfile managers link settings files), keeping its permissions (Claude
+// Code's settings may hold API keys).
 Status WriteSettings(const std::string& path, const Json& settings) {
-  std::error_code ec;
-  fs::path p(path);
-  if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
-  std::string tmp = path + ".reins-tmp";
+  std::error_code ec, no_file;
+  fs::path target = path;
+  if (fs::is_symlink(path, no_file)) {
+    target = fs::canonical(path, ec);
+    if (ec) return Status::IOError(path + ": cannot follow the link: " + ec.message());
+  }
+  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
+  std::optional<fs::perms> mode;
+  if (fs::exists(target, ec)) mode = fs::status(target, ec).permissions();
+  std::string tmp = target.string() + ".reins-tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << settings.dump(2) << '\n';
     if (!out.flush()) return Status::IOError("cannot write " + tmp);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (mode) fs::permissions(tmp, *mode, ec);
+  if (ec || std::rename(tmp.c_str(), target.c_str()) != 0) {
     ::unlink(tmp.c_str());
-    return Status::IOError("cannot replace " + path);
+    return Status::IOError("cannot replace " + target.string());
   }
   return Status::OK();
 }

@@ -25,6 +25,15 @@ HookAnswer Failed(const std::string& event_name, const std::string& message) {
                                        ": " + message);
 }
 
+// Whether a modify changes anything but the model.
+bool ChangesMoreThanModel(const Json& decision) {
+  if (!decision.contains("patch") || !decision["patch"].is_object()) return false;
+  for (const auto& [key, value] : decision["patch"].items()) {
+    if (key != "model") return true;
+  }
+  return false;
+}
+
 // The tool input with the decision's patch of `input` applied.
 Json PatchedInput(const Json& hook, const Json& decision) {
   Json input = hook.contains("tool_input") ? hook["tool_input"] : Json::object();
@@ -143,6 +152,15 @@ HookAnswer ClaudeCodeAdapter::Answer(const Json& hook, const std::string& event_
   if (verdict == "ask") return AnswerAsk(hook, event_name, decision);
   if (event_name == "UserPromptSubmit") {
     if (verdict == "deny") return Output({{"decision", "block"}, {"reason", "reins: " + reason}});
+    // The harness cannot rewrite a prompt: one that reins would change (a
+    // redaction) is refused rather than sent as it is. A model change
+    // alone is left to the harness's own model choice.
+    if (verdict == "modify" && ChangesMoreThanModel(decision)) {
+      return Output({{"decision", "block"},
+                     {"reason", "reins: " + reason +
+                                    " (this prompt was not sent: the harness cannot apply the "
+                                    "change; send it again without what reins would change)"}});
+    }
     return Output(Json::object());
   }
   if (verdict == "deny") return PreToolUse("deny", "reins: " + reason);

@@ -7,34 +7,23 @@
 
 #include "builtins/builtins.h"
 #include "engine/testing.h"
+#include "harness-adapters/adapter_testing.h"
 
 using namespace reins;
 using namespace reins::testing;
 
 namespace {
 
-const char* kPolicies = R"(
-  never:
-    use: deny_commands
-    with: {patterns: ["rm -rf *"]}
-  supply_chain:
-    use: npm_then_push
-  quiet:
+const std::string kPolicies = GuardPolicies(R"(  quiet:
     use: scripted
     with: {verdict: modify, tool: Write, patch: {input: {content: "[redacted]"}}, reason: no secrets}
-)";
+)");
 
 struct Fixture {
   explicit Fixture(AskMode mode = AskMode::kHarness)
-      : h(kPolicies, dir.File("reins.db"), Registry()),
+      : h(kPolicies, dir.File("reins.db"), BuiltinsRegistry()),
         client(h.engine.get(), h.store.get()),
-        adapter(&client, {mode, 2 * kSecond, "ada"}) {}
-
-  static std::unique_ptr<PolicyRegistry> Registry() {
-    auto r = TestRegistry();
-    REQUIRE(RegisterBuiltins(r.get()).ok());
-    return r;
-  }
+        adapter(&client, {mode, 2 * kSecond, "ada", /*transcript_wait_ms=*/50}) {}
 
   Json Hook(const std::string& event, Json fields = Json::object()) {
     fields["hook_event_name"] = event;
@@ -125,20 +114,7 @@ TEST_CASE("Claude Code: an ask goes to Claude's prompt, is deferred, or is held"
   SECTION("hold: a person approves meanwhile") {
     Fixture f(AskMode::kHold);
     f.Tool("Bash", {{"command", "npm install left-pad"}});
-    std::thread person([&] {
-      for (int i = 0; i < 200; ++i) {
-        auto pending = f.h.State("cc1").pending_approvals;
-        if (!pending.empty()) {
-          f.h.Must({{"session", "cc1"},
-                    {"type", "approval"},
-                    {"approval_id", pending.begin()->first},
-                    {"approved", true},
-                    {"by", "bob"}});
-          return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-    });
+    std::thread person = ApproveWhenAsked(f.h, "cc1");
     HookAnswer a = f.Tool("Bash", {{"command", "git push"}});
     person.join();
     CHECK(Fixture::Out(a) == Json::object());

@@ -141,6 +141,10 @@ HookAnswer GeminiCliAdapter::Answer(const Json& hook, const std::string& event_n
     return JsonAnswer(
         {{"hookSpecificOutput", {{"tool_input", input}}}, {"reason", "reins: " + reason}});
   }
+  // A prompt's reroute is applied at the model call that follows it.
+  if (event_name == "BeforeAgent" && patch.size() == 1 && patch.contains("model")) {
+    return JsonAnswer(Json::object());
+  }
   if (event_name == "BeforeModel" && patch.size() == 1 && patch.contains("model") &&
       patch["model"].is_string()) {
     return JsonAnswer({{"hookSpecificOutput", {{"llm_request", {{"model", patch["model"]}}}}},

@@ -106,12 +106,17 @@ struct Pending {
 
 }  // namespace
 
-Json TranscriptCursor::ToJson() const { return {{"offset", offset}, {"recent", recent}}; }
+Json TranscriptCursor::ToJson() const {
+  Json j = {{"offset", offset}, {"recent", recent}};
+  if (!model.empty()) j["model"] = model;
+  return j;
+}
 
 TranscriptCursor TranscriptCursor::FromJson(const Json& j) {
   TranscriptCursor c;
   if (!j.is_object()) return c;
   if (j.contains("offset") && j["offset"].is_number_integer()) c.offset = j["offset"];
+  if (j.contains("model") && j["model"].is_string()) c.model = j["model"];
   if (j.contains("recent") && j["recent"].is_array()) {
     for (const Json& k : j["recent"]) {
       if (k.is_string()) c.recent.push_back(k);
@@ -133,7 +138,7 @@ Status ReadTranscript(const std::string& path, TranscriptFormat format, Transcri
   in.read(text.data(), length);
   text.resize(static_cast<size_t>(in.gcount()));
 
-  std::string model;
+  std::string model = cursor->model;
   std::map<std::string, Pending> pending;
   std::vector<std::string> order;
   int64_t consumed = 0;  // through the last complete line
@@ -177,6 +182,7 @@ Status ReadTranscript(const std::string& path, TranscriptFormat format, Transcri
                          cursor->recent.end() - static_cast<ptrdiff_t>(kRecentKeys));
   }
   cursor->offset = next;
+  cursor->model = model;
   return Status::OK();
 }
 

@@ -17,9 +17,8 @@
 //
 // Codex (kCodex) writes a rollout file: a `token_usage_record` line per
 // model response (payload.response_id, payload.usage with input tokens that
-// include the cached ones) and `turn_context` lines naming the model; a
-// response whose model was named before the cursor has an empty model, for
-// the caller to fill in (harness-adapters/codex_facts.md).
+// include the cached ones) and `turn_context` lines naming the model, which
+// the cursor remembers across reads (harness-adapters/codex_facts.md).
 #pragma once
 
 #include <string>
@@ -36,6 +35,7 @@ enum class TranscriptFormat { kClaude, kGemini, kCodex };
 struct TranscriptCursor {
   int64_t offset = 0;               // bytes of the file already consumed
   std::vector<std::string> recent;  // keys of responses reported (the last few)
+  std::string model;                // Codex: the model the last turn_context named
 
   Json ToJson() const;
   static TranscriptCursor FromJson(const Json& j);  // null or malformed: the start
