@@ -122,7 +122,14 @@ int RunHook(HookOptions opt) {
   EngineDecisionClient client(&engine, store->get());
   auto adapter = MakeHookAdapter(opt.harness, &client, options);
   std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-  return Print(adapter->Handle(input));
+  int code = Print(adapter->Handle(input));
+  // The answer is committed and printed: leave without tearing down the
+  // engine, the Lua states and the connection (SQLite treats an exit like a
+  // closed connection; the WAL holds every commit). A harness waits for
+  // the hook process to exit, so this is time off every tool call.
+  std::cout.flush();
+  std::cerr.flush();
+  std::_Exit(code);
 }
 
 // Where a harness keeps its hook settings, and what reins hooks there.
