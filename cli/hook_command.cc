@@ -138,12 +138,6 @@ struct InstallTarget {
   bool user = false;
 };
 
-std::string Absolute(const std::string& path) {
-  std::error_code ec;
-  fs::path p = fs::absolute(path, ec);
-  return ec ? path : p.lexically_normal().string();
-}
-
 std::string HomeDir() {
   const char* home = std::getenv("HOME");
   return home && *home ? home : ".";
@@ -158,10 +152,10 @@ std::vector<std::string> HookArgv(const std::string& harness, const HookOptions&
   if (opt.forward) {
     argv.insert(argv.end(), {"--server", opt.server});
     if (!opt.token_file.empty())
-      argv.insert(argv.end(), {"--token-file", Absolute(opt.token_file)});
+      argv.insert(argv.end(), {"--token-file", AbsolutePath(opt.token_file)});
   } else {
-    if (!opt.config.empty()) argv.insert(argv.end(), {"--config", Absolute(opt.config)});
-    if (!opt.db.empty()) argv.insert(argv.end(), {"--db", Absolute(opt.db)});
+    if (!opt.config.empty()) argv.insert(argv.end(), {"--config", AbsolutePath(opt.config)});
+    if (!opt.db.empty()) argv.insert(argv.end(), {"--db", AbsolutePath(opt.db)});
   }
   if (!opt.ask_mode.empty()) argv.insert(argv.end(), {"--ask-mode", opt.ask_mode});
   if (opt.hold_wait != "10m") argv.insert(argv.end(), {"--hold-wait", opt.hold_wait});
@@ -229,7 +223,7 @@ HookInstall InstallSpec(const HarnessHooks& h, const InstallTarget& t, const Hoo
                             : HomeDir() + "/" + h.settings;
   spec.path = !t.settings.empty() ? t.settings
               : t.user            ? user_file
-                                  : Absolute(t.project) + "/" + h.settings;
+                                  : AbsolutePath(t.project) + "/" + h.settings;
   spec.events = h.events;
   spec.command = HookArgv(h.name, opt);
   // A held ask must not be cut short by the harness's hook timeout.

@@ -1,6 +1,5 @@
 // reins serve: the HTTP server (docs/api.md).
 #include <CLI/CLI.hpp>
-#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -11,25 +10,19 @@ namespace reins {
 
 namespace {
 
-namespace fs = std::filesystem;
-
 struct ServeCommandOptions {
   std::string config, listen, socket, db, token_dir;
   int threads = 0;
 };
-
-std::string Absolute(const std::string& path) {
-  return path.empty() ? path : fs::absolute(path).lexically_normal().string();
-}
 
 int RunServe(const ServeCommandOptions& opt) {
   ServeOptions o;
   o.registry = &DefaultRegistry();
   o.config_path = opt.config;
   if (!opt.listen.empty()) o.overrides.listen = opt.listen;
-  if (!opt.socket.empty()) o.overrides.socket = Absolute(opt.socket);
-  if (!opt.token_dir.empty()) o.overrides.token_dir = Absolute(opt.token_dir);
-  o.db_path = opt.db == ":memory:" ? opt.db : Absolute(opt.db);
+  if (!opt.socket.empty()) o.overrides.socket = AbsolutePath(opt.socket);
+  if (!opt.token_dir.empty()) o.overrides.token_dir = AbsolutePath(opt.token_dir);
+  o.db_path = opt.db == ":memory:" ? opt.db : AbsolutePath(opt.db);
   o.io_threads = opt.threads;
   auto server = Server::Start(o);
   if (!server.ok()) {

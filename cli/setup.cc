@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include "builtins/builtins.h"
 #include "scripts/lua_loader.h"
@@ -62,6 +63,13 @@ std::optional<LoadedConfig> LoadLayers(const std::string& server, const std::str
   }
   out.policies = std::move(set).value();
   return out;
+}
+
+std::string AbsolutePath(const std::string& path) {
+  if (path.empty()) return path;
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::absolute(path, ec);
+  return ec ? path : p.lexically_normal().string();
 }
 
 }  // namespace reins

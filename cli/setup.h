@@ -30,4 +30,8 @@ struct LoadedConfig {
 std::optional<LoadedConfig> LoadLayers(const std::string& server, const std::string& agent,
                                        const std::string& session, std::ostream& err);
 
+// `path` made absolute and normalized (empty stays empty): commands that
+// hand paths to another process or directory (a server, a hook setting).
+std::string AbsolutePath(const std::string& path);
+
 }  // namespace reins

@@ -8,21 +8,12 @@ bool Blocking(const std::string& event_name) {
   return event_name == "PreToolUse" || event_name == "UserPromptSubmit";
 }
 
-std::string Str(const Json& j, const char* key) { return StrOf(j, key); }
-HookAnswer Output(const Json& out) { return JsonAnswer(out); }
-
 HookAnswer PreToolUse(const std::string& decision, const std::string& reason,
                       const Json& updated_input = Json()) {
   Json h = {{"hookEventName", "PreToolUse"}, {"permissionDecision", decision}};
   if (!reason.empty()) h["permissionDecisionReason"] = reason;
   if (!updated_input.is_null()) h["updatedInput"] = updated_input;
-  return Output({{"hookSpecificOutput", h}});
-}
-
-HookAnswer Failed(const std::string& event_name, const std::string& message) {
-  return ClaudeRefusal(event_name, "reins could not evaluate this " +
-                                       (event_name.empty() ? std::string("hook") : event_name) +
-                                       ": " + message);
+  return JsonAnswer({{"hookSpecificOutput", h}});
 }
 
 // Whether a modify changes anything but the model.
@@ -47,7 +38,8 @@ Json PatchedInput(const Json& hook, const Json& decision) {
 
 HookAnswer ClaudeRefusal(const std::string& event_name, const std::string& reason) {
   if (event_name == "PreToolUse") return PreToolUse("deny", reason);
-  if (event_name == "UserPromptSubmit") return Output({{"decision", "block"}, {"reason", reason}});
+  if (event_name == "UserPromptSubmit")
+    return JsonAnswer({{"decision", "block"}, {"reason", reason}});
   // An unknown event might be a tool call: exit 2 blocks those, and is only
   // shown to the user elsewhere.
   if (event_name.empty()) return {2, "", reason + "\n"};
@@ -55,16 +47,15 @@ HookAnswer ClaudeRefusal(const std::string& event_name, const std::string& reaso
 }
 
 HookAnswer ClaudeCodeAdapter::Handle(std::string_view input) {
-  Json hook = Json::parse(input, nullptr, false);
-  if (!hook.is_object()) return Failed("", "the hook input is not a JSON object");
-  std::string event_name = Str(hook, "hook_event_name");
-  std::string session_id = Str(hook, "session_id");
-  if (event_name.empty()) return Failed("", "the hook input has no 'hook_event_name'");
-  if (session_id.empty()) return Failed(event_name, "the hook input has no 'session_id'");
+  Json hook;
+  std::string event_name, session_id;
+  HookAnswer failed;
+  if (!ParseHook(input, &hook, &event_name, &session_id, &failed)) return failed;
 
   std::string session = session_id;
-  std::string model = Str(hook, "model");
-  Json start = {{"type", "session_start"}, {"harness", style_.harness}, {"cwd", Str(hook, "cwd")}};
+  std::string model = StrOf(hook, "model");
+  Json start = {
+      {"type", "session_start"}, {"harness", style_.harness}, {"cwd", StrOf(hook, "cwd")}};
   if (!options_.user.empty()) start["user"] = options_.user;
   if (!model.empty()) start["model"] = model;
   if (event_name == "SessionStart" && hook.contains("source")) {
@@ -72,70 +63,71 @@ HookAnswer ClaudeCodeAdapter::Handle(std::string_view input) {
   }
   start["session"] = session;
   Status st = EnsureSession(start);
-  std::string transcript = Str(hook, "transcript_path");
-  std::string agent_id = Str(hook, "agent_id");
+  std::string transcript = StrOf(hook, "transcript_path");
+  std::string agent_id = StrOf(hook, "agent_id");
   if (st.ok() && !agent_id.empty()) {
     // A sub-agent: its own session under the parent, its own transcript.
     session = session_id + "/" + agent_id;
     Json child = {{"type", "session_start"},
                   {"harness", style_.harness},
                   {"parent", session_id},
-                  {"agent", Str(hook, "agent_type")},
-                  {"cwd", Str(hook, "cwd")}};
+                  {"agent", StrOf(hook, "agent_type")},
+                  {"cwd", StrOf(hook, "cwd")}};
     child["session"] = session;
     st = EnsureSession(child);
     std::string dir = transcript.size() > 6 && transcript.ends_with(".jsonl")
                           ? transcript.substr(0, transcript.size() - 6)
                           : transcript;
-    if (!Str(hook, "agent_transcript_path").empty()) {
-      transcript = Str(hook, "agent_transcript_path");
+    if (!StrOf(hook, "agent_transcript_path").empty()) {
+      transcript = StrOf(hook, "agent_transcript_path");
     } else if (!style_.subagent_transcript_given) {
       transcript = dir + "/subagents/agent-" + agent_id + ".jsonl";
     }
   }
   // A tool call waits (briefly) for the response that asked for it, so its
   // cost is counted before the call is judged.
-  std::string awaited =
-      event_name == "PreToolUse" && style_.await_tool_in_transcript ? Str(hook, "tool_use_id") : "";
+  std::string awaited = event_name == "PreToolUse" && style_.await_tool_in_transcript
+                            ? StrOf(hook, "tool_use_id")
+                            : "";
   if (st.ok() && !transcript.empty())
     st = SyncTranscript(session, transcript, style_.format, awaited, model);
   if (!st.ok()) return Failed(event_name, st.message());
 
   auto event = Translate(hook, session);
   if (!event.ok()) return Failed(event_name, event.status().message());
-  if (event->is_null()) return Output(Json::object());  // nothing to govern
+  if (event->is_null()) return JsonAnswer(Json::object());  // nothing to govern
   auto decision = client_->Submit(std::move(event).value());
   if (!decision.ok()) return Failed(event_name, decision.status().message());
   return Answer(hook, event_name, *decision);
 }
 
 Result<Json> ClaudeCodeAdapter::Translate(const Json& hook, const std::string& session) {
-  std::string name = Str(hook, "hook_event_name");
+  std::string name = StrOf(hook, "hook_event_name");
   Json e = {{"session", session}};
   bool tool_event = name == "PreToolUse" || name == "PostToolUse" || name == "PostToolUseFailure";
-  if (tool_event && Str(hook, "tool_name").empty()) {
+  if (tool_event && StrOf(hook, "tool_name").empty()) {
     return Status::InvalidArgument("the " + name + " hook input has no 'tool_name'");
   }
   if (name == "UserPromptSubmit") {
     e["type"] = "request";
-    e["text"] = Str(hook, "prompt");
+    e["text"] = StrOf(hook, "prompt");
   } else if (name == "PreToolUse") {
     e["type"] = "tool_call";
-    e["tool"] = Str(hook, "tool_name");
+    e["tool"] = StrOf(hook, "tool_name");
     e["input"] = hook.contains("tool_input") && hook["tool_input"].is_object() ? hook["tool_input"]
                                                                                : Json::object();
-    e["call_id"] = Str(hook, "tool_use_id");
+    e["call_id"] = StrOf(hook, "tool_use_id");
   } else if (name == "PostToolUse" || name == "PostToolUseFailure") {
     e["type"] = "tool_result";
-    e["tool"] = Str(hook, "tool_name");
-    e["call_id"] = Str(hook, "tool_use_id");
+    e["tool"] = StrOf(hook, "tool_name");
+    e["call_id"] = StrOf(hook, "tool_use_id");
     bool failed = name == "PostToolUseFailure";
     const char* field = failed ? "error" : "tool_response";
     e["output"] = hook.contains(field) ? hook[field] : Json("");
     e["is_error"] = failed;
   } else if (name == "Stop" || name == "SubagentStop") {
     e["type"] = "response";
-    e["text"] = Str(hook, "last_assistant_message");
+    e["text"] = StrOf(hook, "last_assistant_message");
   } else if (name == "SessionEnd") {
     e["type"] = "session_end";
   } else {
@@ -146,27 +138,28 @@ Result<Json> ClaudeCodeAdapter::Translate(const Json& hook, const std::string& s
 
 HookAnswer ClaudeCodeAdapter::Answer(const Json& hook, const std::string& event_name,
                                      const Json& decision) {
-  std::string verdict = Str(decision, "verdict");
-  std::string reason = Str(decision, "reason");
-  if (!Blocking(event_name)) return Output(Json::object());  // after the fact: never blocks
+  std::string verdict = StrOf(decision, "verdict");
+  std::string reason = StrOf(decision, "reason");
+  if (!Blocking(event_name)) return JsonAnswer(Json::object());  // after the fact: never blocks
   if (verdict == "ask") return AnswerAsk(hook, event_name, decision);
   if (event_name == "UserPromptSubmit") {
-    if (verdict == "deny") return Output({{"decision", "block"}, {"reason", "reins: " + reason}});
+    if (verdict == "deny")
+      return JsonAnswer({{"decision", "block"}, {"reason", "reins: " + reason}});
     // The harness cannot rewrite a prompt: one that reins would change (a
     // redaction) is refused rather than sent as it is. A model change
     // alone is left to the harness's own model choice.
     if (verdict == "modify" && ChangesMoreThanModel(decision)) {
-      return Output({{"decision", "block"},
-                     {"reason", "reins: " + reason +
-                                    " (this prompt was not sent: the harness cannot apply the "
-                                    "change; send it again without what reins would change)"}});
+      return JsonAnswer({{"decision", "block"},
+                         {"reason", "reins: " + reason +
+                                        " (this prompt was not sent: the harness cannot apply the "
+                                        "change; send it again without what reins would change)"}});
     }
-    return Output(Json::object());
+    return JsonAnswer(Json::object());
   }
   if (verdict == "deny") return PreToolUse("deny", "reins: " + reason);
   if (verdict == "modify")
     return PreToolUse("allow", "reins: " + reason, PatchedInput(hook, decision));
-  return Output(Json::object());
+  return JsonAnswer(Json::object());
 }
 
 HookAnswer ClaudeCodeAdapter::AnswerAsk(const Json& hook, const std::string& event_name,
@@ -180,14 +173,14 @@ HookAnswer ClaudeCodeAdapter::AnswerAsk(const Json& hook, const std::string& eve
       if (!prompt && decision.contains("patch")) {
         return PreToolUse("allow", "reins: approved", PatchedInput(hook, decision));
       }
-      return Output(Json::object());
+      return JsonAnswer(Json::object());
     }
-    if (prompt) return Output({{"decision", "block"}, {"reason", why}});
+    if (prompt) return JsonAnswer({{"decision", "block"}, {"reason", why}});
     return PreToolUse("deny", why);
   }
   // A prompt cannot be put on hold by Claude Code: it is refused until approved.
   std::string reason = AskReason(decision);
-  if (prompt) return Output({{"decision", "block"}, {"reason", reason}});
+  if (prompt) return JsonAnswer({{"decision", "block"}, {"reason", reason}});
   if (options_.ask_mode == AskMode::kDeny || !style_.harness_can_ask) {
     return PreToolUse("deny", reason);
   }

@@ -57,6 +57,9 @@ class ClaudeCodeAdapter : public HookAdapter {
       : HookAdapter(client, std::move(options)), style_(style) {}
 
  private:
+  HookAnswer Refusal(const std::string& event_name, const std::string& reason) const override {
+    return ClaudeRefusal(event_name, reason);
+  }
   Result<Json> Translate(const Json& hook, const std::string& session);
   HookAnswer Answer(const Json& hook, const std::string& event_name, const Json& decision);
   HookAnswer AnswerAsk(const Json& hook, const std::string& event_name, const Json& decision);

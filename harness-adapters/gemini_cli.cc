@@ -14,12 +14,6 @@ HookAnswer Deny(const std::string& reason) {
   return JsonAnswer({{"decision", "deny"}, {"reason", reason}});
 }
 
-HookAnswer Failed(const std::string& event_name, const std::string& message) {
-  return GeminiRefusal(event_name, "reins could not evaluate this " +
-                                       (event_name.empty() ? std::string("hook") : event_name) +
-                                       ": " + message);
-}
-
 // The text of the last message of a BeforeModel request.
 std::string LastMessage(const Json& request) {
   if (!request.contains("messages") || !request["messages"].is_array() ||
@@ -38,13 +32,16 @@ HookAnswer GeminiRefusal(const std::string& event_name, const std::string& reaso
   return {1, "", reason + "\n"};
 }
 
+HookAnswer GeminiCliAdapter::Refusal(const std::string& event_name,
+                                     const std::string& reason) const {
+  return GeminiRefusal(event_name, reason);
+}
+
 HookAnswer GeminiCliAdapter::Handle(std::string_view input) {
-  Json hook = Json::parse(input, nullptr, false);
-  if (!hook.is_object()) return Failed("", "the hook input is not a JSON object");
-  std::string event_name = StrOf(hook, "hook_event_name");
-  std::string session = StrOf(hook, "session_id");
-  if (event_name.empty()) return Failed("", "the hook input has no 'hook_event_name'");
-  if (session.empty()) return Failed(event_name, "the hook input has no 'session_id'");
+  Json hook;
+  std::string event_name, session;
+  HookAnswer failed;
+  if (!ParseHook(input, &hook, &event_name, &session, &failed)) return failed;
 
   Json start = {{"session", session},
                 {"type", "session_start"},

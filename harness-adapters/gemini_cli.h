@@ -32,6 +32,7 @@ class GeminiCliAdapter : public HookAdapter {
   HookAnswer Handle(std::string_view input) override;
 
  private:
+  HookAnswer Refusal(const std::string& event_name, const std::string& reason) const override;
   Result<Json> Translate(const Json& hook, const std::string& session);
   HookAnswer Answer(const Json& hook, const std::string& event_name, const Json& decision);
 };

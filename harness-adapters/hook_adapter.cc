@@ -41,6 +41,32 @@ std::string StrOf(const Json& j, const char* key) {
 
 HookAnswer JsonAnswer(const Json& out) { return {0, out.dump() + "\n", ""}; }
 
+HookAnswer HookAdapter::Failed(const std::string& event_name, const std::string& message) const {
+  return Refusal(event_name, "reins could not evaluate this " +
+                                 (event_name.empty() ? std::string("hook") : event_name) + ": " +
+                                 message);
+}
+
+bool HookAdapter::ParseHook(std::string_view input, Json* hook, std::string* event_name,
+                            std::string* session, HookAnswer* failed) const {
+  *hook = Json::parse(input, nullptr, false);
+  if (!hook->is_object()) {
+    *failed = Failed("", "the hook input is not a JSON object");
+    return false;
+  }
+  *event_name = StrOf(*hook, "hook_event_name");
+  *session = StrOf(*hook, "session_id");
+  if (event_name->empty()) {
+    *failed = Failed("", "the hook input has no 'hook_event_name'");
+    return false;
+  }
+  if (session->empty()) {
+    *failed = Failed(*event_name, "the hook input has no 'session_id'");
+    return false;
+  }
+  return true;
+}
+
 Status HookAdapter::EnsureSession(Json start) {
   return client_->StartSession(std::move(start)).status();
 }

@@ -59,6 +59,16 @@ class HookAdapter {
   virtual HookAnswer Handle(std::string_view input) = 0;
 
  protected:
+  // The harness's answer when reins cannot decide hook `event_name` ("" when
+  // the input is unreadable): ClaudeRefusal, GeminiRefusal.
+  virtual HookAnswer Refusal(const std::string& event_name, const std::string& reason) const = 0;
+  // The refusal, saying reins could not evaluate the hook and why.
+  HookAnswer Failed(const std::string& event_name, const std::string& message) const;
+  // Reads hook JSON: an object naming its hook_event_name and session_id.
+  // Returns false with the refusal in *failed when it is not.
+  bool ParseHook(std::string_view input, Json* hook, std::string* event_name, std::string* session,
+                 HookAnswer* failed) const;
+
   // Submits `start` (a session_start naming its session) unless the session
   // has started already.
   Status EnsureSession(Json start);
