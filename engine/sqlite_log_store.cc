@@ -199,48 +199,85 @@ Status SqliteLogStore::Append(const std::vector<const Record*>& records) {
     if (!st.ok()) (void)Exec(rollback_);
     return st;
   }
-  // Group commit, as LevelDB's writer queue does it: appends queue up; the
-  // first in line commits everything queued behind it in one transaction,
-  // each append in its own savepoint so that one conflict does not fail the
-  // others; then it hands the lead to the next in line.
+  // Group commit: appends queue up and one writer thread commits everything
+  // queued in one transaction, each append in its own savepoint so that one
+  // conflict does not fail the others. The callers only sleep until their
+  // batch is committed: no lead passes from caller to caller.
   Writer w(&records);
   std::unique_lock q(queue_mu_);
+  if (!writer_thread_.joinable()) writer_thread_ = std::thread([this] { WriteQueued(); });
   writers_.push_back(&w);
-  w.cv.wait(q, [&] { return w.done || writers_.front() == &w; });
-  if (w.done) return w.status;
-  std::vector<Writer*> batch;
-  for (Writer* x : writers_) {
-    if (batch.size() >= kMaxGroup) break;
-    batch.push_back(x);
-  }
-  q.unlock();
-  Status commit;
-  {
-    std::lock_guard lock(mu_);
-    commit = Exec(begin_);
-    for (Writer* x : batch) {
-      if (!commit.ok()) break;
-      x->status = Exec(savepoint_);
-      if (x->status.ok()) x->status = InsertLocked(*x->records);
-      if (x->status.ok()) {
-        x->status = Exec(release_);
-      } else {
-        (void)Exec(rollback_to_);
-        (void)Exec(release_);
-      }
-    }
-    if (commit.ok()) commit = Exec(commit_);
-    if (!commit.ok()) (void)Exec(rollback_);
-  }
-  q.lock();
-  for (Writer* x : batch) {
-    if (!commit.ok()) x->status = commit;
-    writers_.pop_front();
-    x->done = true;
-    if (x != &w) x->cv.notify_one();
-  }
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  if (writers_.size() == 1) writer_cv_.notify_one();
+  w.cv.wait(q, [&] { return w.done; });
   return w.status;
+}
+
+void SqliteLogStore::WriteQueued() {
+  std::vector<Writer*> batch;
+  std::unique_lock q(queue_mu_);
+  while (true) {
+    writer_cv_.wait(q, [&] { return stop_ || !writers_.empty(); });
+    if (writers_.empty()) return;  // stopping, nothing left to write
+    batch.clear();
+    while (!writers_.empty() && batch.size() < kMaxGroup) {
+      batch.push_back(writers_.front());
+      writers_.pop_front();
+    }
+    q.unlock();
+    Status commit;
+    {
+      std::lock_guard lock(mu_);
+      // Appends rarely fail (a conflict with another process), so the batch
+      // first goes in without a savepoint per append; only when one fails is
+      // it rolled back and replayed with savepoints that isolate the failure.
+      bool replay = false;
+      commit = CommitLocked(batch, /*isolate=*/false, &replay);
+      if (replay) commit = CommitLocked(batch, /*isolate=*/true, &replay);
+    }
+    q.lock();
+    for (Writer* x : batch) {
+      if (!commit.ok()) x->status = commit;
+      x->done = true;
+      x->cv.notify_one();
+    }
+  }
+}
+
+Status SqliteLogStore::CommitLocked(const std::vector<Writer*>& batch, bool isolate,
+                                    bool* replay) {
+  Status commit = Exec(begin_);
+  for (Writer* x : batch) {
+    if (!commit.ok()) break;
+    if (!isolate) {
+      x->status = InsertLocked(*x->records);
+      if (!x->status.ok()) {
+        (void)Exec(rollback_);
+        *replay = true;
+        return x->status;
+      }
+      continue;
+    }
+    x->status = Exec(savepoint_);
+    if (x->status.ok()) x->status = InsertLocked(*x->records);
+    if (x->status.ok()) {
+      x->status = Exec(release_);
+    } else {
+      (void)Exec(rollback_to_);
+      (void)Exec(release_);
+    }
+  }
+  if (commit.ok()) commit = Exec(commit_);
+  if (!commit.ok()) (void)Exec(rollback_);
+  return commit;
+}
+
+SqliteLogStore::~SqliteLogStore() {
+  {
+    std::lock_guard q(queue_mu_);
+    stop_ = true;
+  }
+  writer_cv_.notify_one();
+  if (writer_thread_.joinable()) writer_thread_.join();
 }
 
 // Delivers the rows of a statement selecting (seq, kind, ts, body, hash).

@@ -8,6 +8,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/log_store.h"
@@ -54,6 +55,7 @@ inline constexpr const char* kResolveApprovalSql =
 class SqliteLogStore : public LogStore {
  public:
   explicit SqliteLogStore(SqliteDb db) : db_(std::move(db)) {}
+  ~SqliteLogStore() override;
 
   Status Init(const SqliteOptions& options);
 
@@ -89,7 +91,10 @@ class SqliteLogStore : public LogStore {
   Status IndexApproval(const Record& r);
   Status BackfillApprovals();
 
-  // Appends waiting for group commit; the front one leads.
+  // The group-commit writer thread's loop (started by the first Append).
+  void WriteQueued();
+
+  // An append waiting for the writer thread.
   struct Writer {
     explicit Writer(const std::vector<const Record*>* r) : records(r) {}
     const std::vector<const Record*>* records;
@@ -97,10 +102,18 @@ class SqliteLogStore : public LogStore {
     bool done = false;
     std::condition_variable cv;
   };
+  // Commits `batch` in one transaction. With `isolate` each append goes in a
+  // savepoint of its own; without, the first failing append rolls back the
+  // whole transaction and sets *replay. Each Writer's status says how its
+  // append went.
+  Status CommitLocked(const std::vector<Writer*>& batch, bool isolate, bool* replay);
   static constexpr size_t kMaxGroup = 512;
   bool group_commit_ = false;
-  std::mutex queue_mu_;
+  std::mutex queue_mu_;  // guards writers_, stop_ and each Writer's status and done
+  std::condition_variable writer_cv_;
   std::deque<Writer*> writers_;
+  bool stop_ = false;
+  std::thread writer_thread_;
 
   WalCheckpointer checkpointer_;  // outlives db_, whose WAL hook points at it
   std::mutex mu_;                 // the connection
