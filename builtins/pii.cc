@@ -1,8 +1,8 @@
 // deny_pii_in_llm_request: personal data and secrets must not leave in a
 // prompt (docs/policies.md#deny_pii_in_llm_request).
 //
-// Scans a request's text and attachments, and an llm_request's text and
-// system prompt, with RE2 patterns (linear time, whatever the input), each
+// Scans a request's text and attachments, and an llm_request's text, context
+// and system prompt, with RE2 patterns (linear time, whatever the input), each
 // followed by a check that cuts false positives (Luhn for card numbers,
 // mod 97 for IBANs, invalid SSN ranges). The reason names the kinds found,
 // never the values. REDACT answers modify with each match masked as
@@ -151,7 +151,7 @@ class DenyPii : public Policy {
       for (const Compiled& c : compiled_) changed |= Mask(c, &text, &found);
       return std::make_pair(changed, text);
     };
-    for (const char* field : {"text", "system"}) {
+    for (const char* field : {"text", "context", "system"}) {
       const Json* v = event.Get(field);
       if (!v || !v->is_string()) continue;
       auto [changed, masked] = scan(v->get<std::string>());

@@ -21,5 +21,6 @@ void AddServeCommand(CLI::App& app, int* exit_code);
 void AddTokenCommand(CLI::App& app, int* exit_code);
 void AddApprovalsCommands(CLI::App& app, int* exit_code);  // approvals, approve, deny
 void AddHookCommand(CLI::App& app, int* exit_code);        // hook claude
+void AddProxyCommand(CLI::App& app, int* exit_code);       // proxy
 
 }  // namespace reins

@@ -63,6 +63,7 @@ const std::array<TypeSchema, kEventTypeCount>& Schemas() {
       // llm_request
       {{{"model", Kind::kString, true},
         {"text", Kind::kString, false},
+        {"context", Kind::kString, false},
         {"system", Kind::kString, false},
         {"messages_count", Kind::kCount, false},
         {"tools_count", Kind::kCount, false}}},

@@ -17,28 +17,11 @@
 #include <memory>
 #include <type_traits>
 
+#include "harness-adapters/on_pool.h"
+
 namespace reins {
 
 namespace asio = boost::asio;
-
-// Runs `fn` on `pool` and resumes the calling coroutine on its own executor
-// with fn's result. The engine blocks (a durable append, a group commit), so
-// it never runs on the threads that do network I/O.
-template <typename F>
-asio::awaitable<std::invoke_result_t<F>> OnPool(asio::thread_pool& pool, F fn) {
-  using R = std::invoke_result_t<F>;
-  return asio::async_initiate<decltype(asio::use_awaitable), void(R)>(
-      [&pool, fn = std::move(fn)](auto handler) mutable {
-        asio::post(pool, [handler = std::move(handler), fn = std::move(fn)]() mutable {
-          R result = fn();
-          auto ex = asio::get_associated_executor(handler);
-          asio::dispatch(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
-            handler(std::move(result));
-          });
-        });
-      },
-      asio::use_awaitable);
-}
 
 // A wake-up for one coroutine. Notify() may be called from any thread; Wait()
 // runs on the executor the notifier was made with (a connection's strand),

@@ -1,0 +1,115 @@
+// `reins proxy`: the LLM proxy (harness-adapters/llm_proxy.h) over the log
+// and policies of a server configuration, until SIGINT or SIGTERM.
+// clang-format off
+#include <utility>  // before Asio: Boost 1.74's coroutine support needs it under C++20
+// clang-format on
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/setup.h"
+#include "engine/engine.h"
+#include "harness-adapters/decision_client.h"
+#include "harness-adapters/llm_proxy.h"
+#include "server/server_policies.h"
+#include "server/settings.h"
+
+namespace reins {
+
+namespace {
+
+struct ProxyFlags {
+  std::string config, db, listen = "127.0.0.1:8788", ca_file, ask_wait = "5m", user;
+  std::vector<std::string> upstreams;
+  int threads = 4;
+};
+
+int RunProxy(const ProxyFlags& flags) {
+  auto fail = [](const std::string& message) {
+    std::cerr << "reins proxy: " << message << '\n';
+    return 2;
+  };
+  ProxyOptions options;
+  options.listen = flags.listen;
+  options.ca_file = flags.ca_file;
+  options.threads = flags.threads;
+  options.user = flags.user;
+  options.upstreams = DefaultUpstreams();
+  for (const std::string& u : flags.upstreams) {
+    size_t eq = u.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return fail("--upstream '" + u + "': expected NAME=URL, e.g. anthropic=https://...");
+    }
+    options.upstreams[u.substr(0, eq)] = u.substr(eq + 1);
+  }
+  auto wait = ParseDuration(flags.ask_wait);
+  if (!wait.ok() || *wait <= 0) return fail("--ask-wait: expected a duration such as 5m");
+  options.ask_wait = *wait;
+
+  ConfigLoader loader = DefaultConfigLoader();
+  auto config = LoadServerFile(loader, flags.config);
+  if (!config.ok()) return fail("configuration does not load:\n" + config.status().message());
+  std::shared_ptr<const ServerConfig> shared = *config;
+  std::string db = LogPathOf(*shared, flags.db);
+  std::error_code ec;
+  if (db != ":memory:")
+    std::filesystem::create_directories(std::filesystem::path(db).parent_path(), ec);
+  SqliteOptions sqlite;
+  sqlite.durability = shared->settings.durability;
+  sqlite.background_checkpoints = true;
+  auto store = OpenSqliteLogStore(db, sqlite);
+  if (!store.ok()) return fail(store.status().ToString());
+  SystemClock clock;
+  EngineOptions engine_options;
+  engine_options.default_ask_timeout = shared->settings.ask_timeout;
+  Engine engine(store->get(), shared->settings.prices, &clock, engine_options);
+  ServerPolicies policies(&engine);
+  std::vector<ConfigError> errors;
+  Status installed = policies.Install(shared, &errors);
+  if (!installed.ok()) return fail(installed.ToString());
+  engine.SetPolicyResolver([&](const SessionState& st) { return policies.Resolve(st); });
+  EngineDecisionClient client(&engine, store->get());
+
+  // Signals are taken before the proxy's threads start, so they inherit the mask.
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  auto proxy = LlmProxy::Start(options, &client, &clock);
+  if (!proxy.ok()) return fail(proxy.status().ToString());
+  std::cout << "reins proxy: listening on " << (*proxy)->url() << " with log " << db << '\n';
+  for (const auto& [name, url] : options.upstreams) {
+    std::cout << "  " << name << " -> " << url << '\n';
+  }
+  std::cout << "  Claude Code: ANTHROPIC_BASE_URL=" << (*proxy)->url() << '\n'
+            << "  Codex / OpenAI SDKs: OPENAI_BASE_URL=" << (*proxy)->url() << "/v1\n"
+            << "  Gemini CLI: GOOGLE_GEMINI_BASE_URL=" << (*proxy)->url() << '\n'
+            << std::flush;
+  signals.async_wait([&](const boost::system::error_code&, int) { signals_io.stop(); });
+  signals_io.run();
+  (*proxy)->Stop();
+  std::cout << "reins proxy: stopped\n";
+  return 0;
+}
+
+}  // namespace
+
+void AddProxyCommand(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<ProxyFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "proxy", "Govern model calls: a proxy for the Anthropic, OpenAI and Gemini APIs");
+  cmd->add_option("--config", flags->config, "Server configuration (policies, log, prices)");
+  cmd->add_option("--db", flags->db, "The SQLite log (default: the configuration's)");
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on (port 0 picks one)");
+  cmd->add_option("--upstream", flags->upstreams,
+                  "NAME=URL of a provider (anthropic, openai, gemini); repeatable");
+  cmd->add_option("--ca-file", flags->ca_file, "PEM certificates to trust besides the system's");
+  cmd->add_option("--ask-wait", flags->ask_wait, "How long an ask holds a model call");
+  cmd->add_option("--user", flags->user, "The user of the sessions the proxy starts");
+  cmd->add_option("--threads", flags->threads, "I/O threads")->check(CLI::Range(1, 64));
+  cmd->callback([flags, exit_code] { *exit_code = RunProxy(*flags); });
+}
+
+}  // namespace reins

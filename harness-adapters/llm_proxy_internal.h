@@ -1,0 +1,100 @@
+// LlmProxy's parts, shared by llm_proxy.cc (listening, sessions) and
+// llm_proxy_relay.cc (governing and relaying one exchange).
+#pragma once
+
+// clang-format off
+#include <utility>  // before Asio: Boost 1.74's coroutine support needs it under C++20
+// clang-format on
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "harness-adapters/llm_api.h"
+#include "harness-adapters/llm_proxy.h"
+#include "harness-adapters/llm_upstream.h"
+#include "harness-adapters/on_pool.h"
+
+namespace reins {
+
+namespace proxy_internal {
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Request = http::request<http::string_body>;
+
+bool HopByHop(boost::beast::string_view name);
+std::string HeaderValue(const Request& req, std::string_view name);
+}  // namespace proxy_internal
+
+struct LlmProxy::Impl {
+  ProxyOptions options;
+  DecisionClient* decider;  // where events go and verdicts come from
+  Clock* clock;
+  std::map<std::string, UpstreamUrl> upstreams;
+  std::unique_ptr<UpstreamPool> pool;
+  asio::io_context io;
+  std::unique_ptr<asio::thread_pool> workers;
+  boost::asio::ip::tcp::acceptor acceptor{io};
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopped{false};
+  std::mutex sessions_mu;
+  std::set<std::string> started;  // sessions known to have a log
+
+  asio::awaitable<void> Accept();
+  asio::awaitable<void> Serve(boost::asio::ip::tcp::socket socket);
+  // Answers one request; false when the connection must close afterwards.
+  asio::awaitable<bool> Handle(boost::beast::tcp_stream& client, proxy_internal::Request req);
+  asio::awaitable<bool> Govern(boost::beast::tcp_stream& client, proxy_internal::Request req,
+                               llm::Api api, const std::string& path, const std::string& query,
+                               const std::string& session, const UpstreamUrl& up);
+  // How one exchange with the upstream went.
+  struct Relay {
+    bool keep_alive = false;                  // the client's connection can serve another request
+    bool client_gone = false;                 // the client left before the whole answer was relayed
+    bool started = false;                     // the answer's head reached the client
+    int status = 0;                           // the upstream's HTTP status (0: no answer)
+    std::optional<llm::ResponseFacts> facts;  // what a governed answer reported
+    Status error;                             // the upstream failed
+    bool recorded = false;                    // on_complete has run
+    Status record_error;                      // what on_complete returned
+  };
+  // Called (on a worker) once a governed answer is complete, before its last
+  // bytes reach the client, so that the client's next call is judged with
+  // this one's cost already in the log; or once it failed or was cut off.
+  using OnComplete = std::function<Status(const Relay&)>;
+  // Sends `req` upstream and relays the answer to `client` as it arrives;
+  // for a governed API, also reads what the answer reports.
+  // Reads the answer's facts and runs on_complete.
+  asio::awaitable<void> Complete(const std::optional<llm::StreamReader>& reader,
+                                 const std::string& copy, llm::Api api, bool governed,
+                                 const OnComplete* on_complete, Relay* out);
+  template <typename Stream>
+  asio::awaitable<void> Exchange(Stream& stream, UpstreamConn& conn,
+                                 boost::beast::tcp_stream& client,
+                                 proxy_internal::Request& upstream_req, bool client_keep_alive,
+                                 llm::Api api, bool governed, bool drop_usage_chunk,
+                                 const OnComplete* on_complete, Relay* out, bool* reusable);
+  asio::awaitable<Relay> Forward(boost::beast::tcp_stream& client, proxy_internal::Request req,
+                                 const UpstreamUrl& up, const std::string& target, llm::Api api,
+                                 bool governed, bool drop_usage_chunk,
+                                 const OnComplete* on_complete);
+  // Answers with an error; true when the connection stays open. (By value:
+  // a coroutine must not hold references to its caller's temporaries.)
+  asio::awaitable<bool> Reply(boost::beast::tcp_stream& client, bool keep_alive, llm::ErrorReply e);
+  template <typename F>
+  auto Blocking(F fn) {
+    return OnPool(*workers, std::move(fn));
+  }
+  Result<std::string> EnsureSession(const std::string& requested,
+                                    const proxy_internal::Request& req);
+  // Records the answer: an llm_response event, and a tool_call event
+  // (labelled observed) per tool call it asked for.
+  Status Record(const std::string& session, llm::Api api, const std::string& model,
+                const Relay& relay);
+};
+}  // namespace reins

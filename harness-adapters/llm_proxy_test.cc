@@ -1,0 +1,220 @@
+// The LLM proxy against fake providers on loopback (plain HTTP and TLS),
+// over a real engine and SQLite log.
+#include "harness-adapters/llm_proxy.h"
+
+#include <catch2/catch.hpp>
+
+#include "harness-adapters/adapter_testing.h"
+#include "harness-adapters/decision_client.h"
+#include "server/http_client.h"
+#include "tests/support/fake_upstream.h"
+
+namespace reins::testing {
+namespace {
+
+// Prices: claude-sonnet-4-5 $3/$15 per million tokens in/out, so a call of
+// 100,000 input and 20 output tokens costs $0.3003.
+constexpr const char* kPolicies = R"(
+  budget:
+    use: cost_budget
+    with: {max_cost_usd: 0.25}
+  routing:
+    use: deny_trivial_to_expensive_model
+    with: {expensive_models: [opus], cheap_model: claude-haiku-4-5}
+  pii:
+    use: deny_pii_in_llm_request
+    with: {action: redact}
+)";
+
+struct ProxyFixture {
+  explicit ProxyFixture(bool tls = false, FakeUpstream::Script script = {})
+      : upstream(FakeUpstream::Options{tls}, script),
+        h(kPolicies, dir.File("log.db"), BuiltinsRegistry()),
+        client(h.engine.get(), h.store.get()) {
+    ProxyOptions o;
+    o.listen = "127.0.0.1:0";
+    o.upstreams = {{"anthropic", upstream.url()},
+                   {"openai", upstream.url() + "/v1"},
+                   {"gemini", upstream.url()}};
+    o.ca_file = upstream.ca_file();
+    o.ask_wait = 2 * kSecond;
+    auto p = LlmProxy::Start(o, &client, &h.clock);
+    INFO(p.status().ToString());
+    REQUIRE(p.ok());
+    proxy = std::move(p).value();
+  }
+
+  // POSTs `body` through the proxy for `session` at `path`.
+  HttpResult Post(const std::string& session, const std::string& path, const Json& body) {
+    HttpClient http(proxy->url());
+    auto r = http.Request("POST", "/s/" + session + path, body.dump());
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+    return *r;
+  }
+
+  // The session's events of `type`, oldest first.
+  std::vector<Json> Events(const std::string& session, const std::string& type) {
+    std::vector<Json> out;
+    REQUIRE(h.store
+                ->Scan(session, 0, 1000,
+                       [&](const Record& r) {
+                         if (r.kind == RecordKind::kEvent && r.body.value("type", "") == type) {
+                           out.push_back(r.body);
+                         }
+                         return true;
+                       })
+                .ok());
+    return out;
+  }
+
+  TempDir dir;
+  FakeUpstream upstream;
+  EngineHarness h;
+  EngineDecisionClient client;
+  std::unique_ptr<LlmProxy> proxy;
+};
+
+struct Shape {
+  std::string name, path;
+  Json body;
+};
+
+std::vector<Shape> Shapes(const std::string& model, bool stream) {
+  Json anthropic = {{"model", model},
+                    {"max_tokens", 100},
+                    {"system", "Be brief."},
+                    {"messages", {{{"role", "user"}, {"content", "Say hello."}}}}};
+  Json chat = {{"model", model},
+               {"messages",
+                {{{"role", "system"}, {"content", "Be brief."}},
+                 {{"role", "user"}, {"content", "Say hello."}}}}};
+  Json responses = {{"model", model}, {"instructions", "Be brief."}, {"input", "Say hello."}};
+  Json gemini = {{"contents", {{{"role", "user"}, {"parts", {{{"text", "Say hello."}}}}}}}};
+  if (stream) anthropic["stream"] = chat["stream"] = responses["stream"] = true;
+  std::string g =
+      "/v1beta/models/" + model + (stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
+  return {{"anthropic", "/v1/messages", anthropic},
+          {"openai chat", "/v1/chat/completions", chat},
+          {"openai responses", "/v1/responses", responses},
+          {"gemini", g, gemini}};
+}
+
+TEST_CASE("proxy: each API's answer is relayed and its usage recorded and priced", "[proxy]") {
+  FakeUpstream::Script script;
+  script.tokens = {1000, 50, 200, 0, 0};
+  ProxyFixture f(false, script);
+  for (bool stream : {false, true}) {
+    int i = 0;
+    for (const Shape& s : Shapes("claude-sonnet-4-5", stream)) {
+      std::string session = std::string(stream ? "stream-" : "whole-") + std::to_string(i++);
+      INFO(s.name << (stream ? " streaming" : ""));
+      HttpResult r = f.Post(session, s.path, s.body);
+      CHECK(r.status == 200);
+      CHECK(r.body.find("Hello") != std::string::npos);
+      // The client sees no usage chunk it did not ask for.
+      if (s.name == "openai chat" && stream) {
+        CHECK(r.body.find("\"choices\":[]") == std::string::npos);
+      }
+      auto requests = f.Events(session, "llm_request");
+      REQUIRE(requests.size() == 1);
+      CHECK(requests[0]["text"] == "Say hello.");
+      CHECK(requests[0]["model"] == "claude-sonnet-4-5");
+      auto responses = f.Events(session, "llm_response");
+      REQUIRE(responses.size() == 1);
+      INFO(responses[0].dump());
+      CHECK(responses[0]["usage"]["input_tokens"] == 1000);
+      CHECK(responses[0]["usage"]["cache_read_input_tokens"] == 200);
+      CHECK(responses[0]["usage"]["output_tokens"] == 50);
+      CHECK(f.h.State(session).cost_usd > 0);
+    }
+  }
+  // API keys pass through to the provider and never reach the log.
+  HttpClient http(f.proxy->url());
+  auto r = http.Request("POST", "/s/keys/v1/messages",
+                        Shapes("claude-sonnet-4-5", false)[0].body.dump(), "sk-secret-key-1234");
+  REQUIRE(r.ok());
+  CHECK(f.upstream.requests().back().headers["authorization"] == "Bearer sk-secret-key-1234");
+  bool leaked = false;
+  REQUIRE(f.h.store
+              ->Scan("keys", 0, 1000,
+                     [&](const Record& rec) {
+                       leaked |= rec.body.dump().find("sk-secret") != std::string::npos;
+                       return true;
+                     })
+              .ok());
+  CHECK_FALSE(leaked);
+}
+
+TEST_CASE("proxy: a budget stops the next call with the provider's error", "[proxy]") {
+  FakeUpstream::Script script;
+  script.tokens = {100000, 20, 0, 0, 0};  // $0.3003 a call, over the $0.25 cap
+  ProxyFixture f(false, script);
+  Json body = Shapes("claude-sonnet-4-5", false)[0].body;
+  CHECK(f.Post("b", "/v1/messages", body).status == 200);
+  HttpResult second = f.Post("b", "/v1/messages", body);
+  CHECK(second.status == 403);
+  Json err = Json::parse(second.body);
+  CHECK(err["type"] == "error");
+  CHECK(err["error"]["message"].get<std::string>().find("reins") != std::string::npos);
+  CHECK(f.upstream.requests().size() == 1);  // the second never left
+}
+
+TEST_CASE("proxy: a trivial prompt to an expensive model goes upstream with the cheap one",
+          "[proxy]") {
+  ProxyFixture f;
+  for (const Shape& s : Shapes("claude-opus-4-1", false)) {
+    INFO(s.name);
+    f.upstream.clear_requests();
+    std::string session =
+        "route-" + s.name.substr(0, s.name.find(' ')) + std::to_string(s.name.size());
+    CHECK(f.Post(session, s.path, s.body).status == 200);
+    REQUIRE(f.upstream.requests().size() == 1);
+    auto seen = f.upstream.requests()[0];
+    if (s.name == "gemini") {
+      CHECK(seen.target.find("/models/claude-haiku-4-5:generateContent") != std::string::npos);
+    } else {
+      CHECK(Json::parse(seen.body)["model"] == "claude-haiku-4-5");
+    }
+  }
+}
+
+TEST_CASE("proxy: a secret is redacted everywhere in the request before it leaves", "[proxy]") {
+  ProxyFixture f;
+  std::string key = "AKIAIOSFODNN7EXAMPLE";
+  Json body = {{"model", "claude-sonnet-4-5"},
+               {"max_tokens", 100},
+               {"messages",
+                {{{"role", "user"}, {"content", "My key is " + key + ", remember it."}},
+                 {{"role", "assistant"}, {"content", "Noted."}},
+                 {{"role", "user"}, {"content", "Now use " + key + " to list buckets."}}}}};
+  CHECK(f.Post("pii", "/v1/messages", body).status == 200);
+  REQUIRE(f.upstream.requests().size() == 1);
+  const std::string& sent = f.upstream.requests()[0].body;
+  CHECK(sent.find(key) == std::string::npos);
+  CHECK(sent.find("REDACTED") != std::string::npos);
+  CHECK(sent.find("remember it.") != std::string::npos);
+}
+
+TEST_CASE("proxy: TLS upstreams are verified", "[proxy]") {
+  ProxyFixture f(true);
+  CHECK(f.upstream.url().rfind("https://", 0) == 0);
+  CHECK(f.Post("tls", "/v1/messages", Shapes("claude-sonnet-4-5", true)[0].body).status == 200);
+  CHECK(f.Events("tls", "llm_response").size() == 1);
+
+  // Without the test CA the certificate is refused and nothing is relayed.
+  ProxyOptions o;
+  o.listen = "127.0.0.1:0";
+  o.upstreams = {{"anthropic", f.upstream.url()}};
+  auto untrusting = LlmProxy::Start(o, &f.client, &f.h.clock);
+  REQUIRE(untrusting.ok());
+  HttpClient http((*untrusting)->url());
+  auto r = http.Request("POST", "/s/tls2/v1/messages",
+                        Shapes("claude-sonnet-4-5", false)[0].body.dump());
+  REQUIRE(r.ok());
+  CHECK(r->status == 502);
+  CHECK(r->body.find("certificate") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace reins::testing
