@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "cli/commands.h"
+#include "cli/embedded_engine.h"
 #include "cli/hook_install.h"
 #include "cli/server_client.h"
 #include "cli/setup.h"
@@ -91,35 +92,16 @@ int RunHook(HookOptions opt) {
   options.hold_wait = *wait;
   if (const char* user = std::getenv("USER")) options.user = user;
 
-  ConfigLoader loader = DefaultConfigLoader();
-  auto config = LoadServerFile(loader, opt.config);
-  if (!config.ok())
-    return CannotStart("configuration does not load:\n" + config.status().message());
-  std::shared_ptr<const ServerConfig> shared = *config;
-  // The same log `reins serve` uses with this configuration.
-  std::string db = LogPathOf(*shared, opt.db);
-  std::error_code ec;
-  if (db != ":memory:") fs::create_directories(fs::path(db).parent_path(), ec);
   SqliteOptions sqlite;
-  sqlite.durability = shared->settings.durability;
   sqlite.group_commit = false;  // one append at a time in a hook process
   sqlite.short_lived = true;
-  auto store = OpenSqliteLogStore(db, sqlite);
-  if (!store.ok()) return CannotStart(store.status().ToString());
-  SystemClock clock;
   EngineOptions engine_options;
-  engine_options.default_ask_timeout = shared->settings.ask_timeout;
   // Each hook process loads its session anew: a snapshot every few records
   // keeps that to a short tail however long the session grows.
   engine_options.snapshot_every = 32;
-  Engine engine(store->get(), shared->settings.prices, &clock, engine_options);
-  ServerPolicies policies(&engine);
-  std::vector<ConfigError> errors;
-  Status installed = policies.Install(shared, &errors);
-  if (!installed.ok()) return CannotStart(installed.ToString());
-  engine.SetPolicyResolver([&](const SessionState& st) { return policies.Resolve(st); });
-
-  EngineDecisionClient client(&engine, store->get());
+  auto embedded = EmbeddedEngine::Open(opt.config, opt.db, sqlite, engine_options);
+  if (!embedded.ok()) return CannotStart(embedded.status().message());
+  EngineDecisionClient& client = *(*embedded)->client;
   auto adapter = MakeHookAdapter(opt.harness, &client, options);
   std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   int code = Print(adapter->Handle(input));

@@ -7,16 +7,11 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/setup.h"
-#include "engine/engine.h"
-#include "harness-adapters/decision_client.h"
+#include "cli/embedded_engine.h"
 #include "harness-adapters/llm_proxy.h"
-#include "server/server_policies.h"
-#include "server/settings.h"
 
 namespace reins {
 
@@ -50,36 +45,18 @@ int RunProxy(const ProxyFlags& flags) {
   if (!wait.ok() || *wait <= 0) return fail("--ask-wait: expected a duration such as 5m");
   options.ask_wait = *wait;
 
-  ConfigLoader loader = DefaultConfigLoader();
-  auto config = LoadServerFile(loader, flags.config);
-  if (!config.ok()) return fail("configuration does not load:\n" + config.status().message());
-  std::shared_ptr<const ServerConfig> shared = *config;
-  std::string db = LogPathOf(*shared, flags.db);
-  std::error_code ec;
-  if (db != ":memory:")
-    std::filesystem::create_directories(std::filesystem::path(db).parent_path(), ec);
   SqliteOptions sqlite;
-  sqlite.durability = shared->settings.durability;
   sqlite.background_checkpoints = true;
-  auto store = OpenSqliteLogStore(db, sqlite);
-  if (!store.ok()) return fail(store.status().ToString());
-  SystemClock clock;
-  EngineOptions engine_options;
-  engine_options.default_ask_timeout = shared->settings.ask_timeout;
-  Engine engine(store->get(), shared->settings.prices, &clock, engine_options);
-  ServerPolicies policies(&engine);
-  std::vector<ConfigError> errors;
-  Status installed = policies.Install(shared, &errors);
-  if (!installed.ok()) return fail(installed.ToString());
-  engine.SetPolicyResolver([&](const SessionState& st) { return policies.Resolve(st); });
-  EngineDecisionClient client(&engine, store->get());
+  auto embedded = EmbeddedEngine::Open(flags.config, flags.db, sqlite, EngineOptions());
+  if (!embedded.ok()) return fail(embedded.status().message());
+  EmbeddedEngine& e = **embedded;
 
   // Signals are taken before the proxy's threads start, so they inherit the mask.
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-  auto proxy = LlmProxy::Start(options, &client, &clock);
+  auto proxy = LlmProxy::Start(options, e.client.get(), &e.clock);
   if (!proxy.ok()) return fail(proxy.status().ToString());
-  std::cout << "reins proxy: listening on " << (*proxy)->url() << " with log " << db << '\n';
+  std::cout << "reins proxy: listening on " << (*proxy)->url() << " with log " << e.db_path << '\n';
   for (const auto& [name, url] : options.upstreams) {
     std::cout << "  " << name << " -> " << url << '\n';
   }

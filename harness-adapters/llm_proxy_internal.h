@@ -61,7 +61,6 @@ struct LlmProxy::Impl {
     std::optional<llm::ResponseFacts> facts;  // what a governed answer reported
     Status error;                             // the upstream failed
     bool recorded = false;                    // on_complete has run
-    Status record_error;                      // what on_complete returned
   };
   // Called (on a worker) once a governed answer is complete, before its last
   // bytes reach the client, so that the client's next call is judged with
