@@ -7,7 +7,9 @@
 // many files it names. Trivial prompts are rerouted (modify {"model":
 // cheap_model}) or denied with the cheaper model named. The label is cached
 // per prompt hash in the policy's state, so the log records it and the same
-// prompt is not classified twice.
+// prompt is not classified twice. With `classifier: llm` the label a model
+// gave (the event's prompt_class, filled by the LLM proxy) wins; without one
+// the heuristic decides and the state and reason say why.
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -34,7 +36,8 @@ class TrivialRouting : public Policy {
         action_(params.at("action").get<std::string>()),
         max_chars_(params.at("max_trivial_chars").get<int64_t>()),
         max_files_(params.at("max_trivial_files").get<int64_t>()),
-        words_(StringList(params, "complex_keywords")) {
+        words_(StringList(params, "complex_keywords")),
+        use_llm_(params.at("classifier").get<std::string>() == "llm") {
     for (const std::string& m : StringList(params, "expensive_models")) {
       expensive_.push_back(Lower(m));
     }
@@ -55,7 +58,19 @@ class TrivialRouting : public Policy {
     std::string key = "_routing_classification:" + Sha256Hex(text).substr(0, 16);
     std::optional<StateUpdate> remember;
     std::string label, why;
-    if (const Json* cached = session.Get(key); cached && cached->is_object()) {
+    // The LLM's label comes on the event (the proxy asked before recording
+    // it), so replaying the log decides the same way.
+    const Json* said = use_llm_ ? event.Get("prompt_class") : nullptr;
+    std::string llm_label = said && said->is_object() ? said->value("label", "") : "";
+    const Json* cached = session.Get(key);
+    if (llm_label == "trivial" || llm_label == "complex") {
+      label = llm_label;
+      why = "the LLM classifier " + said->value("model", "") + " says " + label;
+      if (!cached || !cached->is_object() || cached->value("label", "") != label ||
+          cached->value("classifier", "") != "llm") {
+        remember = StateUpdate::Set(key, {{"label", label}, {"why", why}, {"classifier", "llm"}});
+      }
+    } else if (cached && cached->is_object()) {
       label = cached->value("label", "");
       why = cached->value("why", "");
     } else {
@@ -63,8 +78,18 @@ class TrivialRouting : public Policy {
       label = reasons.empty() ? "trivial" : "complex";
       for (const std::string& r : reasons) why += (why.empty() ? "" : ", ") + r;
       if (why.empty()) why = "short, no code, no multi-step wording";
-      remember =
-          StateUpdate::Set(key, {{"label", label}, {"why", why}, {"classifier", "heuristic"}});
+      Json note = {{"label", label}, {"why", why}, {"classifier", "heuristic"}};
+      if (use_llm_) {
+        // Said in the state and the reason: the LLM was wanted but not heard.
+        std::string fallback =
+            said && said->is_object() && said->contains("error")
+                ? "the LLM classifier failed: " + said->value("error", "")
+                : "no LLM label on the event (the LLM proxy adds one when an llm: section is "
+                  "configured)";
+        note["fallback"] = fallback;
+        why = "heuristic, as " + fallback + ": " + why;
+      }
+      remember = StateUpdate::Set(key, std::move(note));
     }
     PolicyResult r;
     if (label != "trivial") {
@@ -124,6 +149,7 @@ class TrivialRouting : public Policy {
   std::string cheap_, action_;
   int64_t max_chars_, max_files_;
   std::vector<std::string> words_;
+  bool use_llm_;
 };
 
 }  // namespace
@@ -156,8 +182,9 @@ Status RegisterRoutingPolicies(PolicyRegistry* registry) {
        ParamType::kString,
        "heuristic",
        false,
-       "The classifier to use.",
-       {"heuristic"}},
+       "heuristic (local features), or llm: the label the LLM proxy put on the event "
+       "(prompt_class), with the heuristic when there is none.",
+       {"heuristic", "llm"}},
   };
   t.create = FactoryOf<TrivialRouting>();
   return registry->Register(std::move(t),

@@ -60,3 +60,29 @@ TEST_CASE("deny_trivial_to_expensive_model: deny names the cheaper model; reques
             "  r: {use: deny_trivial_to_expensive_model, with: {expensive_models: [opus]}}\n")
             .find("missing required parameter 'cheap_model'") != std::string::npos);
 }
+
+TEST_CASE("deny_trivial_to_expensive_model: classifier llm decides by the label on the event",
+          "[routing]") {
+  BuiltinHarness h(
+      "  route: {use: deny_trivial_to_expensive_model, with: {expensive_models: [opus], "
+      "cheap_model: claude-haiku-4-5, classifier: llm}}\n");
+  // A short prompt the model found complex keeps its model; a long one it
+  // found trivial is rerouted.
+  Json complex = LlmRequest("hi");
+  complex["prompt_class"] = {{"by", "llm"}, {"label", "complex"}, {"model", "m"}};
+  CHECK(h.Must(complex).verdict == Verdict::kAllow);
+  Json trivial = LlmRequest(std::string(300, 'x'));
+  trivial["prompt_class"] = {{"by", "llm"}, {"label", "trivial"}, {"model", "m"}};
+  Decision d = h.Must(trivial);
+  CHECK(d.verdict == Verdict::kModify);
+  CHECK(d.reason.find("the LLM classifier m says trivial") != std::string::npos);
+
+  // Without a label the heuristic decides, and says why.
+  Json failed = LlmRequest("what time zone is UTC+2?");
+  failed["prompt_class"] = {{"by", "llm"}, {"error", "timed out"}};
+  d = h.Must(failed);
+  CHECK(d.verdict == Verdict::kModify);
+  CHECK(d.reason.find("heuristic, as the LLM classifier failed: timed out") != std::string::npos);
+  d = h.Must(LlmRequest("and UTC+3?"));
+  CHECK(d.reason.find("heuristic, as no LLM label on the event") != std::string::npos);
+}

@@ -34,6 +34,11 @@ int RunServe(const ServeCommandOptions& opt) {
   if (!s.url().empty()) std::cerr << "  API         " << s.url() << '\n';
   if (!s.socket_path().empty()) std::cerr << "  socket      unix:" << s.socket_path() << '\n';
   std::cerr << "  session log " << s.db_path() << '\n';
+  if (!s.proxy_url().empty()) {
+    std::cerr << "  LLM proxy   " << s.proxy_url()
+              << " (ANTHROPIC_BASE_URL, OPENAI_BASE_URL=" << s.proxy_url()
+              << "/v1, GOOGLE_GEMINI_BASE_URL)\n";
+  }
   if (!s.created_token_files().empty()) {
     std::cerr << "  first start: created tokens (mode 0600)\n";
     for (const std::string& f : s.created_token_files()) std::cerr << "              " << f << '\n';

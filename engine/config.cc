@@ -46,6 +46,45 @@ Status ConfigStatus(const std::vector<ConfigError>& errors) {
   return Status::InvalidArgument(msg);
 }
 
+bool SectionInteger(const YAML::Node& node, const SectionContext& ctx, const std::string& key,
+                    int64_t lo, int64_t hi, int64_t* out) {
+  auto v = YamlToJson(node);
+  if (v.ok() && v->is_number_integer() && v->get<int64_t>() >= lo && v->get<int64_t>() <= hi) {
+    *out = v->get<int64_t>();
+    return true;
+  }
+  ctx.Error(node,
+            key + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return false;
+}
+
+bool SectionDuration(const YAML::Node& node, const SectionContext& ctx, const std::string& key,
+                     TimeUs* out) {
+  auto v = YamlToJson(node);
+  Result<TimeUs> d = Status::InvalidArgument("");
+  if (v.ok() && v->is_number() && v->get<double>() > 0) {
+    d = static_cast<TimeUs>(v->get<double>() * 1e6);
+  } else if (v.ok() && v->is_string()) {
+    d = ParseDuration(v->get<std::string>());
+  }
+  if (d.ok() && *d > 0) {
+    *out = *d;
+    return true;
+  }
+  ctx.Error(node, key + " must be a duration such as 30s or 5m");
+  return false;
+}
+
+bool SectionString(const YAML::Node& node, const SectionContext& ctx, const std::string& key,
+                   std::string* out) {
+  if (node.IsScalar()) {
+    *out = node.Scalar();
+    return true;
+  }
+  ctx.Error(node, key + " must be a string");
+  return false;
+}
+
 std::string PolicyEntry::state_key() const { return std::string(LayerName(layer)) + ":" + name; }
 
 bool PolicyEntry::Handles(const Event& event) const {

@@ -128,6 +128,17 @@ class SectionContext {
   // the default self_protect policy.
   virtual void Protect(const std::string& path) const = 0;
 };
+// Values of a section's keys, checked: true and `*out` set when `node`
+// holds one, else false and an error at the node naming `key` (the dotted
+// name the user wrote, e.g. "server.max_wait").
+bool SectionInteger(const YAML::Node& node, const SectionContext& ctx, const std::string& key,
+                    int64_t lo, int64_t hi, int64_t* out);
+// A duration such as 30s, 5m or 250ms, or a positive number of seconds.
+bool SectionDuration(const YAML::Node& node, const SectionContext& ctx, const std::string& key,
+                     TimeUs* out);
+bool SectionString(const YAML::Node& node, const SectionContext& ctx, const std::string& key,
+                   std::string* out);
+
 // Parses a top-level section of a server file into whatever its component
 // needs; the result lands in ServerConfig::sections under the section's key.
 // It is called for every server file, with an undefined node when the file

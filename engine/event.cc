@@ -59,14 +59,16 @@ const std::array<TypeSchema, kEventTypeCount>& Schemas() {
       // request
       {{{"text", Kind::kString, true},
         {"attachments", Kind::kAttachments, false},
-        {"model", Kind::kString, false}}},
+        {"model", Kind::kString, false},
+        {"prompt_class", Kind::kObject, false}}},
       // llm_request
       {{{"model", Kind::kString, true},
         {"text", Kind::kString, false},
         {"context", Kind::kString, false},
         {"system", Kind::kString, false},
         {"messages_count", Kind::kCount, false},
-        {"tools_count", Kind::kCount, false}}},
+        {"tools_count", Kind::kCount, false},
+        {"prompt_class", Kind::kObject, false}}},
       // llm_response
       {{{"model", Kind::kString, true},
         {"usage", Kind::kUsage, false},

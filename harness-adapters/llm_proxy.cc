@@ -114,6 +114,18 @@ Result<std::unique_ptr<LlmProxy>> LlmProxy::Start(ProxyOptions options, Decision
   auto pool = UpstreamPool::Create(options.ca_file);
   if (!pool.ok()) return pool.status();
   impl->pool = std::move(pool).value();
+  if (options.classifier) {
+    auto classifier = LlmClassifier::Create(*options.classifier, impl->pool.get());
+    if (!classifier.ok()) return classifier.status();
+    impl->classifier = std::move(classifier).value();
+  }
+  if (!options.log) {
+    options.log = [](const std::string& line) {
+      std::string stamp = FormatRfc3339(SystemClock().Now()).substr(0, 19) + "Z";
+      fprintf(stderr, "%s reins proxy: %s\n", stamp.c_str(), line.c_str());
+      fflush(stderr);
+    };
+  }
   impl->decider = client;
   impl->clock = clock;
   size_t colon = options.listen.rfind(':');
@@ -130,6 +142,7 @@ Result<std::unique_ptr<LlmProxy>> LlmProxy::Start(ProxyOptions options, Decision
   if (!ec) impl->acceptor.bind(endpoint, ec);
   if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Status::IOError("listening on " + options.listen + ": " + ec.message());
+  impl->local = impl->acceptor.local_endpoint();
   impl->workers = std::make_unique<asio::thread_pool>(std::max(1, options.workers));
   impl->options = std::move(options);
   Impl* raw = impl.get();
@@ -144,14 +157,22 @@ LlmProxy::LlmProxy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LlmProxy::~LlmProxy() { Stop(); }
 
 std::string LlmProxy::url() const {
-  auto ep = impl_->acceptor.local_endpoint();
+  const tcp::endpoint& ep = impl_->local;
   return "http://" + ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
-int LlmProxy::port() const { return impl_->acceptor.local_endpoint().port(); }
+int LlmProxy::port() const { return impl_->local.port(); }
 
-void LlmProxy::Stop() {
+void LlmProxy::Stop(std::chrono::milliseconds grace) {
   if (impl_->stopped.exchange(true)) return;
+  asio::post(impl_->io, [impl = impl_.get()] {
+    error_code ignored;
+    impl->acceptor.close(ignored);
+  });
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (impl_->in_flight > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   impl_->io.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
@@ -190,8 +211,10 @@ asio::awaitable<void> LlmProxy::Impl::Serve(tcp::socket socket) {
     }
     if (ec) break;
     client.expires_never();
+    ++in_flight;
     bool keep = co_await Handle(client, parser.release());
-    if (!keep) break;
+    --in_flight;
+    if (!keep || stopped) break;
   }
   error_code ignored;
   client.socket().shutdown(tcp::socket::shutdown_both, ignored);

@@ -21,8 +21,11 @@
 // session per API key and UTC day, "proxy-KEYHASH-YYYY-MM-DD".
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/clock.h"
@@ -30,6 +33,19 @@
 #include "harness-adapters/decision_client.h"
 
 namespace reins {
+
+// The model that labels prompts trivial or complex for
+// deny_trivial_to_expensive_model's `classifier: llm` (llm_classifier.h).
+struct ClassifierOptions {
+  std::string base_url;           // e.g. https://api.anthropic.com
+  std::string api = "anthropic";  // anthropic (Messages) or openai (Chat Completions)
+  std::string model;              // a small, cheap model
+  std::string api_key_env;        // the environment variable holding the key ("" : none)
+  TimeUs timeout = 5 * 1000000LL;
+  size_t cache_entries = 10000;
+  TimeUs retry_after = 30 * 1000000LL;  // no call for this long after one failed
+  size_t max_prompt_chars = 8000;       // longer prompts are cut (and complex anyway)
+};
 
 struct ProxyOptions {
   std::string listen = "127.0.0.1:8788";  // host:port; port 0 picks one
@@ -43,6 +59,11 @@ struct ProxyOptions {
   TimeUs upstream_timeout = 10 * 60 * 1000000LL;
   std::string user;  // the user of sessions the proxy starts ("" : none)
   bool record_tool_calls = true;
+  // Set: each governed request's prompt is labelled before it is recorded.
+  std::optional<ClassifierOptions> classifier;
+  // Where the proxy reports what no client hears about, such as an answer
+  // that could not be recorded (default: stderr).
+  std::function<void(const std::string&)> log;
 };
 
 // The defaults for the three providers' public endpoints.
@@ -58,8 +79,9 @@ class LlmProxy {
 
   std::string url() const;  // http://HOST:PORT
   int port() const;
-  // Stops accepting, ends relays in flight and joins the threads.
-  void Stop();
+  // Stops accepting, lets the calls in flight finish (and their answers be
+  // recorded) for up to `grace`, then ends the rest and joins the threads.
+  void Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
 
   struct Impl;
 

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "harness-adapters/llm_api.h"
+#include "harness-adapters/llm_classifier.h"
 #include "harness-adapters/llm_proxy.h"
 #include "harness-adapters/llm_upstream.h"
 #include "harness-adapters/on_pool.h"
@@ -37,11 +38,14 @@ struct LlmProxy::Impl {
   Clock* clock;
   std::map<std::string, UpstreamUrl> upstreams;
   std::unique_ptr<UpstreamPool> pool;
+  std::unique_ptr<LlmClassifier> classifier;  // null without options.classifier
   asio::io_context io;
   std::unique_ptr<asio::thread_pool> workers;
   boost::asio::ip::tcp::acceptor acceptor{io};
+  boost::asio::ip::tcp::endpoint local;  // where it listens (kept after Stop)
   std::vector<std::thread> threads;
   std::atomic<bool> stopped{false};
+  std::atomic<int> in_flight{0};  // requests being answered
   std::mutex sessions_mu;
   std::set<std::string> started;  // sessions known to have a log
 

@@ -100,6 +100,9 @@ asio::awaitable<bool> LlmProxy::Impl::Govern(beast::tcp_stream& client, Request 
   if (!prompt.empty()) event["text"] = Join(prompt);
   if (!context.empty()) event["context"] = Join(context);
   if (!facts->system.empty()) event["system"] = facts->system;
+  if (classifier && !prompt.empty()) {
+    event["prompt_class"] = co_await classifier->Classify(Join(prompt));
+  }
   auto decision = co_await Blocking([&] { return decider->Submit(event); });
   if (!decision.ok()) {
     co_return co_await refuse(503,
@@ -182,7 +185,10 @@ asio::awaitable<bool> LlmProxy::Impl::Govern(beast::tcp_stream& client, Request 
     co_await Reply(client, true,
                    llm::ProviderError(api, 502, "reins proxy: " + relay.error.message()));
   }
-  if (!relay.recorded) (void)co_await Blocking([&] { return record(relay); });
+  if (!relay.recorded) {
+    Status recorded = co_await Blocking([&] { return record(relay); });
+    if (!recorded.ok()) options.log("recording a model answer failed: " + recorded.ToString());
+  }
   co_return relay.keep_alive;
 }
 
@@ -264,9 +270,10 @@ asio::awaitable<void> LlmProxy::Impl::Complete(const std::optional<llm::StreamRe
   }
   if (!on_complete) co_return;
   out->recorded = true;
-  // The answer is on its way already; a failure to record it is not yet
-  // reported anywhere (issue 7: a log line).
-  (void)co_await Blocking([&] { return (*on_complete)(*out); });
+  // The answer is on its way already: a failure to record it can only be
+  // reported here.
+  Status recorded = co_await Blocking([&] { return (*on_complete)(*out); });
+  if (!recorded.ok()) options.log("recording a model answer failed: " + recorded.ToString());
 }
 
 template <typename Stream>
@@ -316,8 +323,10 @@ asio::awaitable<void> LlmProxy::Impl::Exchange(Stream& stream, UpstreamConn& con
   while (!out->client_gone && !parser.is_done()) {
     parser.get().body().data = buf;
     parser.get().body().size = sizeof buf;
-    co_await http::async_read(stream, conn.buffer, parser,
-                              asio::redirect_error(asio::use_awaitable, ec));
+    // read_some: whatever has arrived goes on at once (async_read would wait
+    // for the whole answer or a full buffer).
+    co_await http::async_read_some(stream, conn.buffer, parser,
+                                   asio::redirect_error(asio::use_awaitable, ec));
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
       out->error = Status::IOError("the upstream's answer broke off: " + ec.message());

@@ -2,7 +2,12 @@
 // over a real engine and SQLite log.
 #include "harness-adapters/llm_proxy.h"
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "harness-adapters/adapter_testing.h"
 #include "harness-adapters/decision_client.h"
@@ -214,6 +219,62 @@ TEST_CASE("proxy: TLS upstreams are verified", "[proxy]") {
   REQUIRE(r.ok());
   CHECK(r->status == 502);
   CHECK(r->body.find("certificate") != std::string::npos);
+}
+
+TEST_CASE("proxy: a client that leaves mid-stream leaves a consistent log", "[proxy]") {
+  FakeUpstream::Script script;
+  script.reply_text.clear();
+  for (int i = 0; i < 40; ++i) script.reply_text += "word" + std::to_string(i) + " ";
+  script.chunk_delay = std::chrono::milliseconds(25);
+  script.tokens = {1000, 50, 0, 0, 0};
+  ProxyFixture f(false, script);
+
+  // A client that reads the answer's first text and hangs up.
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket sock(io);
+  asio::ip::tcp::endpoint at(asio::ip::make_address("127.0.0.1"),
+                             static_cast<unsigned short>(f.proxy->port()));
+  sock.connect(at);
+  std::string body = Shapes("claude-sonnet-4-5", true)[0].body.dump();
+  std::string req =
+      "POST /s/cut/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  asio::write(sock, asio::buffer(req));
+  std::string seen;
+  char buf[4096];
+  while (seen.find("content_block_delta") == std::string::npos) {
+    boost::system::error_code ec;
+    size_t n = sock.read_some(asio::buffer(buf), ec);
+    REQUIRE_FALSE(ec);
+    seen.append(buf, n);
+  }
+  sock.close();
+
+  // The proxy notices at its next writes, stops reading and drops the
+  // upstream connection, and records what the answer had reported so far.
+  CHECK(f.upstream.WaitForStreamsCut(1, std::chrono::seconds(5)));
+  std::vector<Json> responses;
+  for (int i = 0; i < 200 && responses.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    responses = f.Events("cut", "llm_response");
+  }
+  REQUIRE(responses.size() == 1);
+  INFO(responses[0].dump());
+  CHECK(responses[0]["labels"].contains("incomplete"));
+  CHECK(responses[0]["usage"]["input_tokens"] == 1000);  // message_start came through
+  CHECK(f.h.State("cut").cost_usd > 0);
+  auto report = f.h.store->Verify("cut");
+  REQUIRE(report.ok());
+  CHECK(report->ok());
+
+  // The session goes on: the next call is governed and relayed as usual.
+  script.chunk_delay = std::chrono::milliseconds(0);
+  f.upstream.set_script(script);
+  CHECK(f.Post("cut", "/v1/messages", Shapes("claude-sonnet-4-5", true)[0].body).status == 200);
+  CHECK(f.Events("cut", "llm_request").size() == 2);
+  CHECK(f.Events("cut", "llm_response").size() == 2);
 }
 
 }  // namespace

@@ -9,6 +9,9 @@
 #include <mutex>
 
 #include "engine/engine.h"
+#include "harness-adapters/decision_client.h"
+#include "harness-adapters/llm_proxy.h"
+#include "harness-adapters/proxy_config.h"
 #include "server/api.h"
 #include "server/hub.h"
 #include "server/server_policies.h"
@@ -52,6 +55,9 @@ struct Server::Parts {
   std::unique_ptr<asio::thread_pool> pool;
   std::unique_ptr<Api> api;
   std::unique_ptr<HttpServer> http;
+  std::unique_ptr<EngineDecisionClient> proxy_client;
+  std::unique_ptr<LlmProxy> proxy;  // when the configuration has a proxy: section
+  std::optional<ProxyOptions> proxy_options;
   std::vector<std::string> created_tokens;
   std::mutex reload_mu;
   std::atomic<bool> shut{false};
@@ -142,7 +148,21 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options) {
       asio::detached);
   p->http->Start(options.io_threads > 0 ? options.io_threads
                                         : std::max(1u, std::thread::hardware_concurrency()));
+  // The LLM proxy over the same engine: its sessions, costs and asks are
+  // the server's, approved through the same API.
+  p->proxy_options = ProxySectionOf(**config);
+  if (std::string warning = ClassifierWarning(**config); !warning.empty()) p->Log(warning);
+  if (p->proxy_options) {
+    ProxyOptions po = *p->proxy_options;
+    if (po.ask_wait <= 0) po.ask_wait = p->engine_settings.ask_timeout;
+    po.log = options.log;
+    p->proxy_client = std::make_unique<EngineDecisionClient>(p->engine.get(), p->store.get());
+    auto proxy = LlmProxy::Start(po, p->proxy_client.get(), &p->clock);
+    if (!proxy.ok()) return proxy.status().WithPrefix("starting the LLM proxy (proxy:)");
+    p->proxy = std::move(proxy).value();
+  }
   auto server = std::unique_ptr<Server>(new Server(std::move(p)));
+  if (server->p_->proxy) server->p_->Log("LLM proxy on " + server->proxy_url());
   server->p_->Log("serving " + (server->url().empty() ? "" : server->url() + " ") +
                   (server->socket_path().empty() ? "" : "unix:" + server->socket_path() + " ") +
                   "with log " + server->db_path() + "; server policies digest " +
@@ -155,6 +175,7 @@ std::string Server::url() const {
 }
 
 int Server::port() const { return p_->http->tcp_port(); }
+std::string Server::proxy_url() const { return p_->proxy ? p_->proxy->url() : ""; }
 const std::string& Server::socket_path() const { return p_->settings.socket; }
 const std::string& Server::db_path() const { return p_->db_path; }
 const std::string& Server::token_dir() const { return p_->settings.token_dir; }
@@ -180,6 +201,12 @@ Status Server::Reload() {
       restart += " engine.db";
     }
     if (e.durability != p_->engine_settings.durability) restart += " engine.durability";
+    auto proxy = ProxySectionOf(**config);
+    if (proxy.has_value() != p_->proxy_options.has_value() ||
+        (proxy && (proxy->listen != p_->proxy_options->listen ||
+                   proxy->upstreams != p_->proxy_options->upstreams))) {
+      restart += " proxy";
+    }
     if (!restart.empty()) p_->Log("reload: a restart is needed to change" + restart);
     std::vector<ConfigError> errors;
     st = p_->policies->Install(*config, &errors);
@@ -198,7 +225,8 @@ Status Server::Reload() {
 void Server::Shutdown(std::chrono::milliseconds grace) {
   if (p_->shut.exchange(true)) return;
   p_->http->StopAccepting();
-  p_->hub->NotifyAll();  // held asks, long polls and streams answer now
+  if (p_->proxy) p_->proxy->Stop(grace);  // model calls in flight finish and are recorded
+  p_->hub->NotifyAll();                   // held asks, long polls and streams answer now
   p_->http->Shutdown(grace);
   p_->pool->join();  // engine work in flight commits
   p_->Log("stopped");

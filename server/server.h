@@ -41,6 +41,9 @@ class Server {
   // "http://127.0.0.1:PORT" (empty when not on TCP) and the socket path.
   std::string url() const;
   int port() const;
+  // The LLM proxy's "http://HOST:PORT" when the configuration has a
+  // `proxy:` section (harness-adapters/proxy_config.h), else "".
+  std::string proxy_url() const;
   const std::string& socket_path() const;
   const std::string& db_path() const;
   const std::string& token_dir() const;

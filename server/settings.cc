@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "engine/yaml_json.h"
+#include "harness-adapters/proxy_config.h"
 
 namespace reins {
 
@@ -15,35 +16,6 @@ constexpr const char* kKeys[] = {"listen",       "socket",          "token_dir",
                                  "tokens",       "max_body_bytes",  "header_timeout",
                                  "idle_timeout", "max_connections", "max_waiters",
                                  "max_wait",     "workers"};
-
-// An integer in [lo, hi], or an error at the node.
-bool Integer(const YAML::Node& n, const SectionContext& ctx, const std::string& key, int64_t lo,
-             int64_t hi, int64_t* out) {
-  auto v = YamlToJson(n);
-  if (v.ok() && v->is_number_integer() && v->get<int64_t>() >= lo && v->get<int64_t>() <= hi) {
-    *out = v->get<int64_t>();
-    return true;
-  }
-  ctx.Error(n, "server." + key + " must be an integer from " + std::to_string(lo) + " to " +
-                   std::to_string(hi));
-  return false;
-}
-
-bool Duration(const YAML::Node& n, const SectionContext& ctx, const std::string& key, TimeUs* out) {
-  auto v = YamlToJson(n);
-  Result<TimeUs> d = Status::InvalidArgument("");
-  if (v.ok() && v->is_number() && v->get<double>() > 0) {
-    d = static_cast<TimeUs>(v->get<double>() * 1e6);
-  } else if (v.ok() && v->is_string()) {
-    d = ParseDuration(v->get<std::string>());
-  }
-  if (d.ok() && *d > 0) {
-    *out = *d;
-    return true;
-  }
-  ctx.Error(n, "server." + key + " must be a duration such as 30s or 5m");
-  return false;
-}
 
 void ParseTokens(const YAML::Node& node, const SectionContext& ctx, ServerSettings* s) {
   if (!node.IsSequence()) {
@@ -81,32 +53,33 @@ ServerSettings ParseSection(const YAML::Node& node, const SectionContext& ctx) {
     std::string key = kv.first.Scalar();
     const YAML::Node& v = kv.second;
     int64_t n = 0;
+    std::string name = "server." + key;
     if (key == "listen" || key == "socket" || key == "token_dir") {
-      if (!v.IsScalar()) {
-        ctx.Error(v, "server." + key + " must be a string");
-      } else if (key == "listen") {
-        s.listen = v.Scalar();
+      std::string str;
+      if (!SectionString(v, ctx, name, &str)) continue;
+      if (key == "listen") {
+        s.listen = str;
       } else if (key == "socket") {
-        s.socket = ctx.ResolvePath(v.Scalar());
+        s.socket = ctx.ResolvePath(str);
       } else {
-        s.token_dir = ctx.ResolvePath(v.Scalar());
+        s.token_dir = ctx.ResolvePath(str);
       }
     } else if (key == "tokens") {
       ParseTokens(v, ctx, &s);
     } else if (key == "max_body_bytes") {
-      if (Integer(v, ctx, key, 1024, 1LL << 30, &n)) s.max_body_bytes = n;
+      if (SectionInteger(v, ctx, name, 1024, 1LL << 30, &n)) s.max_body_bytes = n;
     } else if (key == "max_connections") {
-      if (Integer(v, ctx, key, 1, 1 << 20, &n)) s.max_connections = n;
+      if (SectionInteger(v, ctx, name, 1, 1 << 20, &n)) s.max_connections = n;
     } else if (key == "max_waiters") {
-      if (Integer(v, ctx, key, 0, 1 << 20, &n)) s.max_waiters = n;
+      if (SectionInteger(v, ctx, name, 0, 1 << 20, &n)) s.max_waiters = n;
     } else if (key == "workers") {
-      if (Integer(v, ctx, key, 1, 1024, &n)) s.workers = static_cast<int>(n);
+      if (SectionInteger(v, ctx, name, 1, 1024, &n)) s.workers = static_cast<int>(n);
     } else if (key == "header_timeout") {
-      Duration(v, ctx, key, &s.header_timeout);
+      SectionDuration(v, ctx, name, &s.header_timeout);
     } else if (key == "idle_timeout") {
-      Duration(v, ctx, key, &s.idle_timeout);
+      SectionDuration(v, ctx, name, &s.idle_timeout);
     } else if (key == "max_wait") {
-      Duration(v, ctx, key, &s.max_wait);
+      SectionDuration(v, ctx, name, &s.max_wait);
     } else {
       std::string known;
       for (const char* k : kKeys) known += (known.empty() ? "" : ", ") + std::string(k);
@@ -145,6 +118,7 @@ std::string DefaultTokenDir() {
 }
 
 void RegisterServerSection(ConfigLoader* loader, ServerOverrides overrides) {
+  RegisterProxySections(loader);
   loader->AddSection("server",
                      [overrides](const YAML::Node& node, const SectionContext& ctx) -> std::any {
                        ServerSettings s = ParseSection(node, ctx);

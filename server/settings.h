@@ -54,9 +54,10 @@ struct ServerOverrides {
   std::optional<std::string> db;  // --db: protected from the agent like engine.db
 };
 
-// Makes `loader` accept the `server:` section, then apply `overrides`. The
-// token directory is added to the default self_protect policy's protected
-// paths.
+// Makes `loader` accept the `server:` section, then apply `overrides`, and
+// the LLM proxy's `proxy:` and `llm:` sections (harness-adapters/
+// proxy_config.h). The token directory is added to the default
+// self_protect policy's protected paths.
 void RegisterServerSection(ConfigLoader* loader, ServerOverrides overrides = {});
 
 // The settings of a loaded configuration (defaults when it has no section).

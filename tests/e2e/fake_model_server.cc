@@ -50,7 +50,8 @@ int CountWhere(const json& j, const std::function<bool(const json&)>& match) {
 // One HTTP/1.1 keep-alive connection, answered on the server's one thread.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  using Handler = std::function<FakeModelServer::Reply(const std::string&, const json&)>;
+  using Handler = std::function<FakeModelServer::Reply(const std::string& path,
+                                                       const std::string& api_key, const json&)>;
   Connection(tcp::socket socket, Handler handler)
       : stream_(std::move(socket)), handler_(std::move(handler)) {}
 
@@ -77,7 +78,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       res->set(http::field::content_type, "application/json");
       res->body() = R"({"error":{"message":"the fake model server only answers model calls"}})";
     } else {
-      FakeModelServer::Reply reply = handler_(path, body);
+      FakeModelServer::Reply reply = handler_(path, std::string(request_["x-api-key"]), body);
       res->set(http::field::content_type, reply.content_type);
       res->body() = std::move(reply.body);
     }
@@ -138,21 +139,23 @@ void FakeModelServer::Serve() {
   impl_->acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec) return;
     std::make_shared<Connection>(std::move(socket), [this](const std::string& path,
+                                                           const std::string& api_key,
                                                            const json& body) {
-      return Answer(path, body);
+      return Answer(path, api_key, body);
     })->Read();
     Serve();
   });
 }
 
-FakeModelServer::Reply FakeModelServer::Answer(const std::string& path, const json& req) {
+FakeModelServer::Reply FakeModelServer::Answer(const std::string& path, const std::string& api_key,
+                                               const json& req) {
   std::lock_guard lock(mu_);
   int id = ++next_id_;
   std::string model = StrOf(req, "model");
   if (auto m = path.find("/models/"); m != std::string::npos) {
     model = path.substr(m + 8, path.find(':', m) - m - 8);
   }
-  requests_.push_back({{"path", path}, {"model", model}, {"body", req}});
+  requests_.push_back({{"path", path}, {"model", model}, {"body", req}, {"api_key", api_key}});
   auto offers = [&](const std::string& name) {
     return CountWhere(req.value("tools", json::array()),
                       [&](const json& t) { return StrOf(t, "name") == name; }) > 0;
@@ -180,8 +183,8 @@ FakeModelServer::Reply FakeModelServer::Answer(const std::string& path, const js
     std::string stop = command ? "tool_use" : "end_turn";
     json usage = {{"input_tokens", in},
                   {"output_tokens", out},
-                  {"cache_read_input_tokens", 0},
-                  {"cache_creation_input_tokens", 0}};
+                  {"cache_read_input_tokens", script_.cache_read_tokens},
+                  {"cache_creation_input_tokens", script_.cache_write_tokens}};
     if (!req.value("stream", false)) {
       return {"application/json", json{{"id", msg_id},
                                        {"type", "message"},

@@ -34,6 +34,10 @@ struct ModelScript {
   std::string final_text = "All done.";
   long input_tokens = 1000;  // per response
   long output_tokens = 100;
+  // Prompt-cache tokens per response, reported by the Anthropic dialect
+  // only (its usage counts them apart from input_tokens).
+  long cache_read_tokens = 0;
+  long cache_write_tokens = 0;
 };
 
 class FakeModelServer {
@@ -45,7 +49,8 @@ class FakeModelServer {
 
   // http://127.0.0.1:PORT (no trailing slash).
   std::string url() const;
-  // Model calls answered so far: {"path", "model", "body"} each.
+  // Model calls answered so far: {"path", "model", "body", "api_key"} each
+  // (api_key: the x-api-key header the call carried, "" without one).
   std::vector<nlohmann::json> requests() const;
   // How many of the answers asked for a tool (the rest were text).
   int tool_calls_answered() const;
@@ -57,7 +62,7 @@ class FakeModelServer {
 
  private:
   void Serve();
-  Reply Answer(const std::string& path, const nlohmann::json& request);
+  Reply Answer(const std::string& path, const std::string& api_key, const nlohmann::json& request);
 
   ModelScript script_;
   struct Impl;
