@@ -38,9 +38,8 @@ struct ProxyFixture {
         client(h.engine.get(), h.store.get()) {
     ProxyOptions o;
     o.listen = "127.0.0.1:0";
-    o.upstreams = {{"anthropic", upstream.url()},
-                   {"openai", upstream.url() + "/v1"},
-                   {"gemini", upstream.url()}};
+    o.upstreams = {
+        {"anthropic", upstream.url()}, {"openai", upstream.url()}, {"gemini", upstream.url()}};
     o.ca_file = upstream.ca_file();
     o.ask_wait = 2 * kSecond;
     auto p = LlmProxy::Start(o, &client, &h.clock);
@@ -219,6 +218,42 @@ TEST_CASE("proxy: TLS upstreams are verified", "[proxy]") {
   REQUIRE(r.ok());
   CHECK(r->status == 502);
   CHECK(r->body.find("certificate") != std::string::npos);
+}
+
+TEST_CASE("proxy: count_tokens is governed but free; other paths pass untouched", "[proxy]") {
+  FakeUpstream::Script script;
+  script.tokens = {700, 20, 0, 0, 0};
+  ProxyFixture f(false, script);
+  std::string key = "AKIAIOSFODNN7EXAMPLE";
+  Json body = {{"model", "claude-sonnet-4-5"},
+               {"messages", {{{"role", "user"}, {"content", "How long is " + key + "?"}}}}};
+  HttpResult counted = f.Post("count", "/v1/messages/count_tokens", body);
+  CHECK(counted.status == 200);
+  CHECK(Json::parse(counted.body)["input_tokens"] == 700);
+  // The prompt leaves the machine here too, so the PII policy redacted it.
+  REQUIRE(f.upstream.requests().size() == 1);
+  CHECK(f.upstream.requests()[0].target == "/v1/messages/count_tokens");
+  CHECK(f.upstream.requests()[0].body.find(key) == std::string::npos);
+  CHECK(f.Events("count", "llm_request").size() == 1);
+  CHECK(f.h.State("count").cost_usd == 0);
+
+  // A path the proxy does not govern: forwarded as it came (query and
+  // headers), answered as the upstream answered, and nothing recorded.
+  HttpClient http(f.proxy->url());
+  auto listed = http.Request("GET", "/s/other/v1/models?limit=5", "", "sk-list-key");
+  REQUIRE(listed.ok());
+  CHECK(listed->status == 200);
+  CHECK(Json::parse(listed->body)["data"][0]["id"] == "fake-model-1");
+  FakeUpstream::Seen seen = f.upstream.requests().back();
+  CHECK(seen.method == "GET");
+  CHECK(seen.target == "/v1/models?limit=5");
+  CHECK(seen.headers["authorization"] == "Bearer sk-list-key");
+  CHECK(f.Events("other", "llm_request").empty());
+  // An upstream error passes through with its status and body.
+  auto missing = http.Request("GET", "/v1/nothing-here");
+  REQUIRE(missing.ok());
+  CHECK(missing->status == 404);
+  CHECK(missing->body.find("fake upstream: no route") != std::string::npos);
 }
 
 TEST_CASE("proxy: a client that leaves mid-stream leaves a consistent log", "[proxy]") {
