@@ -22,5 +22,6 @@ void AddTokenCommand(CLI::App& app, int* exit_code);
 void AddApprovalsCommands(CLI::App& app, int* exit_code);  // approvals, approve, deny
 void AddHookCommand(CLI::App& app, int* exit_code);        // hook claude
 void AddProxyCommand(CLI::App& app, int* exit_code);       // proxy
+void AddAuditCommand(CLI::App& app, int* exit_code);       // audit sessions|show|cost|verify|export
 
 }  // namespace reins

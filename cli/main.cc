@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   reins::AddApprovalsCommands(app, &exit_code);
   reins::AddHookCommand(app, &exit_code);
   reins::AddProxyCommand(app, &exit_code);
+  reins::AddAuditCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
