@@ -19,7 +19,7 @@ BUILD_DIR ?= build
 endif
 
 # Debian packages the build and tests need. `make deps` installs what is missing.
-DEB_PACKAGES := build-essential cmake pkg-config ccache sqlite3 curl jq \
+DEB_PACKAGES := build-essential cmake pkg-config ccache sqlite3 curl jq time \
   liblua5.4-dev libre2-dev libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev \
   libboost-dev catch2 libcli11-dev libssl-dev libbenchmark-dev
 

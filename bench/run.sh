@@ -17,6 +17,14 @@ echo "== commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 # It exits 1 when more than 0.1% of requests fail, which a pipe would hide.
 { "$build/bench/http_load" --seconds 3; echo $? >"$build/http_load.rc"; } | tee "$build/http_load.out"
 [ "$(cat "$build/http_load.rc")" = 0 ] || { echo "http_load failed" >&2; exit 1; }
+# The latency the LLM proxy adds to a model call, against a fake provider on
+# loopback; it exits 1 when a request fails or a call is not in the log.
+{ "$build/bench/proxy_latency"; echo $? >"$build/proxy_latency.rc"; } | tee "$build/proxy_latency.out"
+[ "$(cat "$build/proxy_latency.rc")" = 0 ] || { echo "proxy_latency failed" >&2; exit 1; }
+# reins audit verify --all on a generated log of a million records
+# (bench/audit_bench.sh; docs/benchmarks.md has the 10-million figures).
+"$here/audit_bench.sh" "$build" 1000000 | tee "$build/audit_bench.out"
 echo "== figures"
 grep -E '^[A-Za-z_0-9]+ [0-9.e+-]+ [^ ]+$' "$build/engine_bench.out" "$build/lua_bench.out" \
-  "$build/eval_throughput.out" "$build/hook_latency.out" "$build/http_load.out" | cut -d: -f2
+  "$build/eval_throughput.out" "$build/hook_latency.out" "$build/http_load.out" \
+  "$build/proxy_latency.out" "$build/audit_bench.out" | cut -d: -f2

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/clock.h"
 #include "engine/log_store.h"
 #include "engine/status.h"
 
@@ -33,7 +34,16 @@ Result<std::string> AuditLogPath(const AuditSource& source);
 // (auditing never creates a log).
 Result<std::unique_ptr<LogStore>> OpenAuditLog(const AuditSource& source);
 
+// A time given on the command line: a day ("2026-11-21", its midnight UTC),
+// an RFC 3339 time, or a duration before `now` ("24h", "7d").
+Result<TimeUs> ParseAuditTime(const std::string& text, TimeUs now);
+
 // `reins audit`'s subcommands, each in its own file, registered on the
 // `audit` command by AddAuditCommand (commands.h).
+void AddAuditSessionsCommand(CLI::App& audit, int* exit_code);
+void AddAuditShowCommand(CLI::App& audit, int* exit_code);
+void AddAuditCostCommand(CLI::App& audit, int* exit_code);
+void AddAuditVerifyCommand(CLI::App& audit, int* exit_code);
+void AddAuditExportCommand(CLI::App& audit, int* exit_code);
 
 }  // namespace reins

@@ -42,7 +42,11 @@ void AddAuditCommand(CLI::App& app, int* exit_code) {
   CLI::App* audit =
       app.add_subcommand("audit", "Read, total and verify session logs (docs/audit.md)");
   audit->require_subcommand(1);
-  (void)exit_code;  // each subcommand adds itself below
+  AddAuditSessionsCommand(*audit, exit_code);
+  AddAuditShowCommand(*audit, exit_code);
+  AddAuditCostCommand(*audit, exit_code);
+  AddAuditVerifyCommand(*audit, exit_code);
+  AddAuditExportCommand(*audit, exit_code);
 }
 
 }  // namespace reins

@@ -23,5 +23,7 @@ void AddApprovalsCommands(CLI::App& app, int* exit_code);  // approvals, approve
 void AddHookCommand(CLI::App& app, int* exit_code);        // hook claude
 void AddProxyCommand(CLI::App& app, int* exit_code);       // proxy
 void AddAuditCommand(CLI::App& app, int* exit_code);       // audit sessions|show|cost|verify|export
+void AddReplayCommand(CLI::App& app, int* exit_code);      // replay (docs/audit.md)
+void AddTestCommand(CLI::App& app, int* exit_code);        // test (policy tests)
 
 }  // namespace reins

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   reins::AddHookCommand(app, &exit_code);
   reins::AddProxyCommand(app, &exit_code);
   reins::AddAuditCommand(app, &exit_code);
+  reins::AddReplayCommand(app, &exit_code);
+  reins::AddTestCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -379,7 +379,10 @@ Status Engine::Evaluate(Slot& slot, const Event& event, Pending* p, Decision* d)
                    {"results", ev.results},
                    {"digest", set->digest()}};
   if (!ev.reason.empty()) decision["reason"] = ev.reason;
-  if (!d->patch.is_null()) decision["patch"] = d->patch;
+  // A deny answers with no patch, but its record keeps what the policies
+  // before the deny changed: a mask a PII policy made stays in every export
+  // of the event (`reins audit export` applies the record's patch).
+  if (!ev.patch.is_null()) decision["patch"] = ev.patch;
   if (!d->approval_id.empty()) decision["approval_id"] = d->approval_id;
   if (p->cost.is_object()) decision["cost"] = p->cost;
   int64_t decision_seq = p->Add(RecordKind::kDecision, event.ts(), std::move(decision));

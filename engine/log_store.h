@@ -54,7 +54,32 @@ struct SessionQuery {
   TimeUs since = 0;   // started at or after (0: no bound)
   TimeUs until = 0;   // started before (0: no bound)
   std::optional<bool> ended;
-  int64_t limit = 0;  // 0: no limit
+  std::string verdict;  // "deny" or "ask": only sessions with such a decision
+  int64_t limit = 0;    // 0: no limit
+};
+
+// What an audit shows of one session beside its summary.
+struct SessionTotals {
+  int64_t events = 0;  // event records
+  int64_t denies = 0, asks = 0;
+  double cost_usd = 0;              // own spend (children have their own)
+  std::vector<std::string> models;  // models it spent on, costliest first
+};
+
+// Spend grouped for `reins audit cost`.
+struct SpendQuery {
+  // user, agent, model, day, or session (a session with its descendants,
+  // under its root's id).
+  std::string by = "model";
+  std::string since_day, until_day;  // "YYYY-MM-DD", inclusive; "" : no bound
+};
+
+struct SpendRow {
+  std::string key;  // the group (a user, a day, ...)
+  std::string model;
+  double cost_usd = 0;
+  int64_t input_tokens = 0, output_tokens = 0, cache_read_tokens = 0, cache_creation_tokens = 0;
+  int64_t calls = 0;  // priced model answers
 };
 
 struct ChainBreak {
@@ -116,6 +141,14 @@ class LogStore {
   // Sessions matching `query`, most recently started first.
   virtual Status ListSessions(const SessionQuery& query,
                               const std::function<bool(const SessionSummary&)>& fn) = 0;
+
+  // Counts and spend of one session, from the indexes (its events are
+  // counted along the session's own index range, not the whole log).
+  virtual Result<SessionTotals> GetSessionTotals(std::string_view session) = 0;
+
+  // Spend per (group, model), groups in order, costliest model first.
+  virtual Status ListSpend(const SpendQuery& query,
+                           const std::function<bool(const SpendRow&)>& fn) = 0;
 
   // Total own spend (USD) of `user`'s sessions on the UTC `day` ("YYYY-MM-DD").
   virtual Result<double> UserSpend(std::string_view user, std::string_view day) = 0;

@@ -18,19 +18,33 @@ std::optional<RecordKind> RecordKindFromName(std::string_view name) {
   return i ? std::optional<RecordKind>(static_cast<RecordKind>(*i)) : std::nullopt;
 }
 
+namespace {
+
+// The canonical form that the hash covers, built by hand in key order to
+// avoid copying the body into a new JSON object.
+void AppendCanonical(std::string* out, std::string_view body, RecordKind kind, int64_t seq,
+                     std::string_view session_json, TimeUs ts) {
+  *out += "{\"body\":";
+  *out += body;
+  *out += ",\"kind\":\"";
+  *out += RecordKindName(kind);
+  *out += "\",\"seq\":";
+  *out += std::to_string(seq);
+  *out += ",\"session\":";
+  *out += session_json;
+  *out += ",\"ts\":\"";
+  *out += FormatRfc3339(ts);
+  *out += "\"}";
+}
+
+}  // namespace
+
 std::string Record::CanonicalForm() const {
-  // Built by hand in key order to avoid copying the body into a new object.
-  std::string out = "{\"body\":";
-  out += body_text.empty() ? CanonicalJson(body) : body_text;
-  out += ",\"kind\":\"";
-  out += RecordKindName(kind);
-  out += "\",\"seq\":";
-  out += std::to_string(seq);
-  out += ",\"session\":";
-  out += CanonicalJson(Json(session));
-  out += ",\"ts\":\"";
-  out += FormatRfc3339(ts);
-  out += "\"}";
+  std::string dumped;
+  if (body_text.empty()) dumped = CanonicalJson(body);
+  std::string out;
+  AppendCanonical(&out, body_text.empty() ? dumped : body_text, kind, seq,
+                  CanonicalJson(Json(session)), ts);
   return out;
 }
 
@@ -38,6 +52,19 @@ std::string ChainHash(std::string_view prev_hash, const Record& record) {
   Sha256 h;
   h.Update(prev_hash);
   h.Update(record.CanonicalForm());
+  return h.HexDigest();
+}
+
+ChainHasher::ChainHasher(std::string_view session)
+    : session_json_(CanonicalJson(Json(std::string(session)))) {}
+
+std::string ChainHasher::Hash(std::string_view prev_hash, int64_t seq, RecordKind kind, TimeUs ts,
+                              std::string_view body) {
+  buf_.clear();
+  AppendCanonical(&buf_, body, kind, seq, session_json_, ts);
+  Sha256 h;
+  h.Update(prev_hash);
+  h.Update(buf_);
   return h.HexDigest();
 }
 

@@ -79,4 +79,20 @@ struct Record {
 
 std::string ChainHash(std::string_view prev_hash, const Record& record);
 
+// ChainHash for one session's stored records, one after another: what
+// verifying a whole log does millions of times. The session's canonical
+// JSON is computed once and one buffer is reused.
+class ChainHasher {
+ public:
+  explicit ChainHasher(std::string_view session);
+  // ChainHash(prev_hash, r) for the record r with these fields and
+  // body_text `body`.
+  std::string Hash(std::string_view prev_hash, int64_t seq, RecordKind kind, TimeUs ts,
+                   std::string_view body);
+
+ private:
+  std::string session_json_;
+  std::string buf_;
+};
+
 }  // namespace reins

@@ -1,6 +1,6 @@
 // The SQLite LogStore.
 //
-// On-disk format (schema version 3; PRAGMA user_version holds the version):
+// On-disk format (schema version 4; PRAGMA user_version holds the version):
 //
 //   events(session, seq, kind, type, ts, body, hash)
 //     One row per record, UNIQUE(session, seq). `kind` is the record kind,
@@ -25,6 +25,9 @@
 //     One row per approval, from approval records: pending, approved,
 //     denied or expired; indexed by (status, requested_at).        (schema 3)
 //   sessions.owner: the token that created the session.         (schema 3)
+//   events_verdicts: a partial index of events on (session, type) holding
+//     only deny and ask decisions, so that audits count and filter a
+//     session's refusals without reading its log.                (schema 4)
 //   user_state(user, policy, key, value)                       (schema 2)
 //     Policy state scoped to a user rather than a session (StateUpdate
 //     scope "user"), from state records; `value` is JSON.
@@ -36,7 +39,7 @@
 
 namespace reins::internal {
 
-const int kSchemaVersion = 3;
+const int kSchemaVersion = 4;
 
 const char* const kMigrations[] = {
     // 0 -> 1
@@ -123,6 +126,12 @@ CREATE TABLE approvals (
   note TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 CREATE INDEX approvals_status ON approvals(status, requested_at);
+)sql",
+    // 3 -> 4: the decisions an auditor looks for first. Queries repeat the
+    // index's condition word for word, which is how SQLite picks it.
+    R"sql(
+CREATE INDEX IF NOT EXISTS events_verdicts ON events(session, type)
+  WHERE kind = 'decision' AND type IN ('deny', 'ask');
 )sql",
 };
 

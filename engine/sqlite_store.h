@@ -70,6 +70,9 @@ class SqliteLogStore : public LogStore {
   Result<std::optional<SessionSummary>> GetSession(std::string_view id) override;
   Status ListSessions(const SessionQuery& query,
                       const std::function<bool(const SessionSummary&)>& fn) override;
+  Result<SessionTotals> GetSessionTotals(std::string_view session) override;
+  Status ListSpend(const SpendQuery& query,
+                   const std::function<bool(const SpendRow&)>& fn) override;
   Result<double> UserSpend(std::string_view user, std::string_view day) override;
   Result<Json> UserValue(std::string_view user, std::string_view policy,
                          std::string_view key) override;

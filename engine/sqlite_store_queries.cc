@@ -1,4 +1,6 @@
 // Queries over the SQLite store's indexes.
+#include <map>
+
 #include "engine/sqlite_store.h"
 
 namespace reins::internal {
@@ -43,6 +45,11 @@ Status SqliteLogStore::ListSessions(const SessionQuery& query,
   if (query.until) sql += " AND started_at < ?5";
   if (query.ended) sql += " AND ended = ?6";
   if (!query.owner.empty()) sql += " AND owner = ?8";
+  if (!query.verdict.empty()) {
+    sql +=
+        " AND EXISTS (SELECT 1 FROM events v WHERE v.session = s.id AND v.kind = 'decision' "
+        "AND v.type IN ('deny', 'ask') AND v.type = ?9)";
+  }
   sql += " ORDER BY started_at DESC, id LIMIT ?7";
   auto stmt = db_.Prepare(sql);
   if (!stmt.ok()) return stmt.status();
@@ -55,10 +62,88 @@ Status SqliteLogStore::ListSessions(const SessionQuery& query,
   if (query.ended) q.Bind(6, static_cast<int64_t>(*query.ended));
   q.Bind(7, query.limit > 0 ? query.limit : -1);
   if (!query.owner.empty()) q.Bind(8, query.owner);
+  if (!query.verdict.empty()) q.Bind(9, query.verdict);
   while (true) {
     auto row = q.StepRow();
     if (!row.ok()) return row.status();
     if (!*row || !fn(ReadSummary(q))) break;
+  }
+  return Status::OK();
+}
+
+Result<SessionTotals> SqliteLogStore::GetSessionTotals(std::string_view session) {
+  std::lock_guard lock(mu_);
+  SessionTotals t;
+  auto events = db_.Prepare("SELECT COUNT(*) FROM events WHERE session = ?1 AND kind = 'event'");
+  if (!events.ok()) return events.status();
+  events->Bind(1, session);
+  auto row = events->StepRow();
+  if (!row.ok()) return row.status();
+  t.events = *row ? events->ColumnInt(0) : 0;
+  auto verdicts = db_.Prepare(
+      "SELECT type, COUNT(*) FROM events WHERE session = ?1 AND kind = 'decision' AND type IN "
+      "('deny', 'ask') GROUP BY type");
+  if (!verdicts.ok()) return verdicts.status();
+  verdicts->Bind(1, session);
+  while (true) {
+    row = verdicts->StepRow();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    (verdicts->ColumnText(0) == "deny" ? t.denies : t.asks) = verdicts->ColumnInt(1);
+  }
+  auto spend = db_.Prepare(
+      "SELECT model, SUM(cost_usd) AS c FROM spend WHERE session = ?1 GROUP BY model "
+      "ORDER BY c DESC, model");
+  if (!spend.ok()) return spend.status();
+  spend->Bind(1, session);
+  while (true) {
+    row = spend->StepRow();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (!spend->ColumnText(0).empty()) t.models.push_back(std::string(spend->ColumnText(0)));
+    t.cost_usd += spend->ColumnDouble(1);
+  }
+  return t;
+}
+
+Status SqliteLogStore::ListSpend(const SpendQuery& query,
+                                 const std::function<bool(const SpendRow&)>& fn) {
+  static const std::map<std::string, std::string, std::less<>> kKeys = {{"user", "p.user"},
+                                                                        {"agent", "s.agent"},
+                                                                        {"model", "p.model"},
+                                                                        {"day", "p.day"},
+                                                                        {"session", "p.root"}};
+  auto key = kKeys.find(query.by);
+  if (key == kKeys.end()) {
+    return Status::InvalidArgument("cannot group spend by '" + query.by +
+                                   "' (user, agent, model, day or session)");
+  }
+  std::lock_guard lock(mu_);
+  std::string sql = "SELECT " + key->second +
+                    ", p.model, SUM(p.cost_usd), SUM(p.input_tokens), SUM(p.output_tokens), "
+                    "SUM(p.cache_read_tokens), SUM(p.cache_creation_tokens), SUM(p.calls) "
+                    "FROM spend p LEFT JOIN sessions s ON s.id = p.session WHERE 1";
+  if (!query.since_day.empty()) sql += " AND p.day >= ?1";
+  if (!query.until_day.empty()) sql += " AND p.day <= ?2";
+  sql += " GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2";
+  auto stmt = db_.Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  if (!query.since_day.empty()) stmt->Bind(1, query.since_day);
+  if (!query.until_day.empty()) stmt->Bind(2, query.until_day);
+  while (true) {
+    auto row = stmt->StepRow();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    SpendRow r;
+    r.key = stmt->ColumnText(0);
+    r.model = stmt->ColumnText(1);
+    r.cost_usd = stmt->ColumnDouble(2);
+    r.input_tokens = stmt->ColumnInt(3);
+    r.output_tokens = stmt->ColumnInt(4);
+    r.cache_read_tokens = stmt->ColumnInt(5);
+    r.cache_creation_tokens = stmt->ColumnInt(6);
+    r.calls = stmt->ColumnInt(7);
+    if (!fn(r)) break;
   }
   return Status::OK();
 }

@@ -1,0 +1,521 @@
+// The latency the LLM proxy adds to a model call (issue 7), over loopback.
+//
+//   proxy_latency [--requests 2000] [--warmup 200] [--stream-requests 200]
+//                 [--stream-warmup 20] [--chunk-delay-ms 10] [--batch 20]
+//                 [--threads N] [--config FILE]
+//
+// In this process: a fake Anthropic API (tests/support/fake_upstream.h) and
+// the real proxy in front of it, set up as `reins proxy` sets it up (a
+// SQLite log, here in a temporary directory, with background checkpoints;
+// the configuration's durability, proxy: section and policies, the default
+// self_protect included). Without --config the policies are kPolicies: a
+// budget, the trivial-prompt router and the PII redactor. All calls share
+// one session, as a harness's do. Two keep-alive connections, one to the
+// fake and one to the proxy, send the same small POST /v1/messages in
+// alternating batches (ABBA), so that the machine's drift hits both alike:
+//   1. non-streaming, back to back: from writing the request to the
+//      answer's last byte;
+//   2. streaming (the fake pauses --chunk-delay-ms between SSE events, so
+//      each call starts on an idle machine): to the first byte of the body,
+//      the first event, which the proxy must relay before the fake writes
+//      the second (else the benchmark fails).
+// The `name value unit` lines: proxy_{,stream_ttfb_}{direct,via,added}_
+// {p50,p99} (us; added = p50(via) - p50(direct), p99 likewise) and
+// proxy_stream_whole_via_p50; then, to tell where the added time goes, per
+// proxied call beyond a direct one, proxy_cpu_per_call (CPU time) and
+// proxy_switches_per_call (context switches), the engine's Submit p50 per
+// event (proxy_engine_{request,response}_p50) and proxy_other_cpu (the
+// share of the machine other processes took meanwhile).
+//
+// It exits 1 when a request fails (a status other than 200, an answer
+// without its usage or last event, a closed connection) or when the log
+// lacks the llm_request or llm_response of a proxied call.
+// clang-format off
+#include <utility>  // before Asio: Boost 1.74's coroutine support needs it under C++20
+// clang-format on
+
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "builtins/builtins.h"
+#include "engine/config.h"
+#include "engine/engine.h"
+#include "engine/log_store.h"
+#include "harness-adapters/decision_client.h"
+#include "harness-adapters/llm_proxy.h"
+#include "harness-adapters/proxy_config.h"
+#include "scripts/lua_loader.h"
+#include "server/server_policies.h"
+#include "server/settings.h"
+#include "tests/support/fake_upstream.h"
+
+namespace reins::bench {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace fs = std::filesystem;
+using tcp = asio::ip::tcp;
+using Steady = std::chrono::steady_clock;
+using Request = http::request<http::string_body>;
+using testing::FakeUpstream;
+
+// Limits far above what a run spends (a call costs $0.0006), so that every
+// call takes the usual path: evaluated by all three, allowed, priced.
+constexpr const char* kPolicies = R"(# Written by bench/proxy_latency.
+policies:
+  budget:
+    use: cost_budget
+    with:
+      max_cost_usd: 1000000
+      ask_thresholds_usd: [500000, 900000]
+      expensive_models: [opus]
+  route:
+    use: deny_trivial_to_expensive_model
+    with: {expensive_models: [opus], cheap_model: claude-haiku-4-5}
+  redact:
+    use: deny_pii_in_llm_request
+    with: {action: redact}
+)";
+
+constexpr const char* kSession = "bench-proxy";
+
+struct Options {
+  int requests = 2000, warmup = 200, stream_requests = 200, stream_warmup = 20;
+  int chunk_delay_ms = 10, batch = 20;
+  int threads = 0;  // the proxy's I/O threads; 0: the configuration's
+  std::string config;
+};
+
+int64_t NsSince(Steady::time_point start) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now() - start).count();
+}
+
+// What this process has used so far: CPU time, and context switches of its
+// threads (each hand-off between threads that waits costs one).
+struct Usage {
+  double cpu_ns = 0, switches = 0;
+  static Usage Now() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return {static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec),
+            static_cast<double>(ru.ru_nvcsw + ru.ru_nivcsw)};
+  }
+};
+
+// The machine's busy and total CPU time (all cores, clock ticks) from
+// /proc/stat, to tell how much other processes took during a run.
+std::pair<double, double> MachineTicks() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  double user, nice, system, idle, iowait, irq, softirq, steal;
+  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal)) {
+    return {0, 0};
+  }
+  double busy = user + nice + system + irq + softirq + steal;
+  return {busy, busy + idle + iowait};
+}
+
+// One answer, timed from the moment its request starts to be written.
+struct Timing {
+  int64_t first_byte_ns = -1;  // the first byte of the body
+  int64_t total_ns = 0;        // the last byte
+};
+
+// One keep-alive HTTP/1.1 connection to 127.0.0.1, used synchronously. It
+// reads answers with read_some, so the first body byte is timed when it
+// arrives, not when the whole answer is in.
+class Connection {
+ public:
+  Connection(asio::io_context& io, int port) : socket_(io), port_(port) {}
+
+  // Sends `req` and reads the whole answer into `body`. Errors: the
+  // connection failed, the status is not 200, or the server will close.
+  Status Exchange(const Request& req, Timing* t, std::string* body) {
+    beast::error_code ec;
+    if (!socket_.is_open()) {
+      socket_.connect(
+          tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port_)), ec);
+      if (!ec) socket_.set_option(tcp::no_delay(true), ec);
+      if (ec) return Status::IOError("connecting: " + ec.message());
+    }
+    *t = Timing();
+    body->clear();
+    auto start = Steady::now();
+    http::write(socket_, req, ec);
+    if (ec) return Status::IOError("writing the request: " + ec.message());
+    http::response_parser<http::buffer_body> parser;
+    http::read_header(socket_, buffer_, parser, ec);
+    if (ec) return Status::IOError("reading the answer's head: " + ec.message());
+    char buf[16384];
+    while (!parser.is_done()) {
+      parser.get().body().data = buf;
+      parser.get().body().size = sizeof buf;
+      http::read_some(socket_, buffer_, parser, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) return Status::IOError("reading the answer: " + ec.message());
+      size_t n = sizeof buf - parser.get().body().size;
+      if (n > 0 && t->first_byte_ns < 0) t->first_byte_ns = NsSince(start);
+      body->append(buf, n);
+    }
+    t->total_ns = NsSince(start);
+    int status = parser.get().result_int();
+    if (status != 200) {
+      return Status::IOError("status " + std::to_string(status) + ": " + body->substr(0, 300));
+    }
+    // A new connection would be timed into the next request.
+    if (!parser.keep_alive()) return Status::IOError("the server closes the connection");
+    return Status::OK();
+  }
+
+ private:
+  tcp::socket socket_;
+  int port_;
+  beast::flat_buffer buffer_;
+};
+
+// What Claude Code sends for a short question, API key and session included.
+Request MessagesRequest(bool stream) {
+  Json body = {{"model", "claude-sonnet-4-5"},
+               {"max_tokens", 1024},
+               {"system", "You are a coding assistant. Be brief."},
+               {"messages", {{{"role", "user"}, {"content", "Say hello."}}}}};
+  if (stream) body["stream"] = true;
+  Request req{http::verb::post, "/v1/messages", 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::content_type, "application/json");
+  req.set("x-api-key", "sk-ant-bench-not-a-key");
+  req.set("anthropic-version", "2023-06-01");
+  req.set("x-reins-session", kSession);
+  req.body() = body.dump();
+  req.prepare_payload();
+  return req;
+}
+
+// The timings of one kind of call, directly and through the proxy, and what
+// the process used during each side's batches.
+struct Samples {
+  std::vector<Timing> direct, via;
+  Usage direct_used, via_used;
+};
+
+// Sends `n` requests on each connection in alternating batches (ABBA, so
+// neither side always goes first) and keeps the timings and usage when
+// `keep`. Every answer must contain `expect`.
+Status Alternate(Connection& direct, Connection& via, const Request& req, int n, int batch,
+                 const std::string& expect, bool keep, Samples* out) {
+  std::string body;
+  Timing t;
+  for (int done = 0, round = 0; done < n; done += batch, ++round) {
+    for (int leg = 0; leg < 2; ++leg) {
+      bool proxied = (leg == 0) == (round % 2 == 1);
+      Usage before = Usage::Now();
+      for (int i = 0; i < std::min(batch, n - done); ++i) {
+        Status st = (proxied ? via : direct).Exchange(req, &t, &body);
+        if (st.ok() && body.find(expect) == std::string::npos) {
+          st = Status::IOError("the answer lacks " + expect + ": " + body.substr(0, 300));
+        }
+        if (!st.ok()) {
+          return Status::IOError(std::string(proxied ? "through the proxy: " : "directly: ") +
+                                 st.message());
+        }
+        if (keep) (proxied ? out->via : out->direct).push_back(t);
+      }
+      if (!keep) continue;
+      Usage after = Usage::Now();
+      Usage& used = proxied ? out->via_used : out->direct_used;
+      used.cpu_ns += after.cpu_ns - before.cpu_ns;
+      used.switches += after.switches - before.switches;
+    }
+  }
+  return Status::OK();
+}
+
+// The q-quantile (nearest rank) of one field of the timings, in microseconds.
+double Quantile(const std::vector<Timing>& ts, int64_t Timing::*field, double q) {
+  std::vector<int64_t> v;
+  for (const Timing& t : ts) v.push_back(t.*field);
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+  return static_cast<double>(v[std::min(std::max<size_t>(i, 1), v.size()) - 1]) / 1e3;
+}
+
+// The proxy's DecisionClient, timing each Submit (the engine: evaluation
+// and the log's commit) by event type, to tell the engine's share of the
+// added latency from the rest (HTTP, JSON, hand-offs between threads).
+class TimedClient : public EngineDecisionClient {
+ public:
+  using EngineDecisionClient::EngineDecisionClient;
+
+  Result<Json> Submit(Json event) override {
+    std::string type = event.value("type", "");
+    auto start = Steady::now();
+    auto r = EngineDecisionClient::Submit(std::move(event));
+    int64_t ns = NsSince(start);
+    std::lock_guard lock(mu_);
+    if (keep) samples_[type].push_back(Timing{ns, ns});
+    return r;
+  }
+  double P50(const std::string& type) {
+    std::lock_guard lock(mu_);
+    return Quantile(samples_[type], &Timing::total_ns, 0.5);
+  }
+
+  std::atomic<bool> keep{false};  // whether Submits are timed now
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::vector<Timing>> samples_;
+};
+
+// The engine `reins proxy` runs (cli/embedded_engine.cc), over `db`.
+struct Governed {
+  SystemClock clock;
+  std::shared_ptr<const ServerConfig> config;
+  std::unique_ptr<LogStore> store;
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<ServerPolicies> policies;
+  std::unique_ptr<TimedClient> client;
+};
+
+Status Open(const PolicyRegistry& registry, const std::string& config_path, const std::string& db,
+            Governed* g) {
+  ConfigLoader loader(&registry);
+  RegisterServerSection(&loader);
+  auto config = LoadServerFile(loader, config_path);
+  if (!config.ok()) return config.status();
+  g->config = *config;
+  SqliteOptions sqlite;
+  sqlite.durability = g->config->settings.durability;
+  sqlite.background_checkpoints = true;
+  auto store = OpenSqliteLogStore(db, sqlite);
+  if (!store.ok()) return store.status();
+  g->store = std::move(store).value();
+  EngineOptions engine_options;
+  engine_options.default_ask_timeout = g->config->settings.ask_timeout;
+  g->engine = std::make_unique<Engine>(g->store.get(), g->config->settings.prices, &g->clock,
+                                       engine_options);
+  g->policies = std::make_unique<ServerPolicies>(g->engine.get());
+  std::vector<ConfigError> errors;
+  Status installed = g->policies->Install(g->config, &errors);
+  if (!installed.ok()) return installed;
+  ServerPolicies* policies = g->policies.get();
+  g->engine->SetPolicyResolver(
+      [policies](const SessionState& st) { return policies->Resolve(st); });
+  g->client = std::make_unique<TimedClient>(g->engine.get(), g->store.get());
+  return Status::OK();
+}
+
+int64_t CountEvents(LogStore* store, const std::string& type) {
+  int64_t n = 0;
+  Status st = store->ScanEvents(kSession, type, "", 0, 0, [&](const Record&) {
+    ++n;
+    return true;
+  });
+  return st.ok() ? n : -1;
+}
+
+// Runs both measurements through a proxy over `g` and prints the figures;
+// false on any failure.
+bool Measure(const Options& o, Governed& g, FakeUpstream& upstream, const std::string& policies) {
+  // As `reins proxy` starts it: the configuration's proxy: section, else
+  // the defaults.
+  ProxyOptions po = ProxyOptionsOf(*g.config);
+  po.listen = "127.0.0.1:0";
+  po.upstreams["anthropic"] = upstream.url();
+  if (o.threads > 0) po.threads = o.threads;
+  auto proxy = LlmProxy::Start(po, g.client.get(), &g.clock);
+  if (!proxy.ok()) {
+    fprintf(stderr, "proxy_latency: the proxy does not start: %s\n",
+            proxy.status().ToString().c_str());
+    return false;
+  }
+  printf(
+      "== LLM proxy over loopback: %u cores shared by client, proxy and fake upstream; "
+      "policies: %s (durability %s); one keep-alive connection each way; proxy I/O threads: "
+      "%d\n",
+      std::thread::hardware_concurrency(), policies.c_str(),
+      g.config->settings.durability == Durability::kFull ? "full" : "normal", po.threads);
+  asio::io_context io;
+  Connection direct(io, upstream.port()), via(io, (*proxy)->port());
+  Samples whole, stream;
+  Request plain = MessagesRequest(false), streamed = MessagesRequest(true);
+  int stream_batch = std::max(1, o.batch / 2);
+  printf("non-streaming: %d requests each way after %d of warm-up, in batches of %d\n", o.requests,
+         o.warmup, o.batch);
+  printf("streaming: %d requests each way after %d of warm-up, events %d ms apart, batches of %d\n",
+         o.stream_requests, o.stream_warmup, o.chunk_delay_ms, stream_batch);
+  fflush(stdout);
+  Status st = Alternate(direct, via, plain, o.warmup, o.batch, "\"usage\"", false, &whole);
+  auto [busy0, ticks0] = MachineTicks();
+  g.client->keep = true;
+  if (st.ok()) st = Alternate(direct, via, plain, o.requests, o.batch, "\"usage\"", true, &whole);
+  g.client->keep = false;
+  auto [busy1, ticks1] = MachineTicks();
+  for (bool keep : {false, true}) {
+    if (!st.ok()) break;
+    st = Alternate(direct, via, streamed, keep ? o.stream_requests : o.stream_warmup, stream_batch,
+                   "message_stop", keep, &stream);
+  }
+  if (!st.ok()) {
+    fprintf(stderr, "proxy_latency: a request failed %s\n", st.message().c_str());
+    return false;
+  }
+  (*proxy)->Stop();
+
+  const auto total = &Timing::total_ns;
+  const auto first = &Timing::first_byte_ns;
+  double n = o.requests;
+  double cpu = (whole.via_used.cpu_ns - whole.direct_used.cpu_ns) / n / 1e3;
+  double switches = (whole.via_used.switches - whole.direct_used.switches) / n;
+  // Other processes' share of all cores during the measured non-streaming
+  // calls: the machine's busy share less this process's.
+  double other = 0;
+  if (ticks1 > ticks0) {
+    double ours = (whole.direct_used.cpu_ns + whole.via_used.cpu_ns) / 1e9 *
+                  static_cast<double>(sysconf(_SC_CLK_TCK));
+    other = std::max(0.0, (busy1 - busy0 - ours) / (ticks1 - ticks0)) * 100;
+  }
+  std::vector<std::tuple<std::string, double, const char*>> figures;
+  auto percentiles = [&](const std::string& name, const Samples& s, int64_t Timing::*field) {
+    double d50 = Quantile(s.direct, field, 0.5), d99 = Quantile(s.direct, field, 0.99);
+    double v50 = Quantile(s.via, field, 0.5), v99 = Quantile(s.via, field, 0.99);
+    printf("  %-20s %10.1f %10.1f\n", "direct to the fake", d50, d99);
+    printf("  %-20s %10.1f %10.1f\n", "through the proxy", v50, v99);
+    printf("  %-20s %10.1f %10.1f\n", "added by the proxy", v50 - d50, v99 - d99);
+    for (auto [side, p50, p99] : {std::tuple("direct", d50, d99), std::tuple("via", v50, v99),
+                                  std::tuple("added", v50 - d50, v99 - d99)}) {
+      figures.emplace_back(name + side + "_p50", p50, "us");
+      figures.emplace_back(name + side + "_p99", p99, "us");
+    }
+  };
+  printf("\nnon-streaming, request to the answer's last byte (us):\n");
+  printf("  %-20s %10s %10s\n", "", "p50", "p99");
+  percentiles("proxy_", whole, total);
+  double engine_request = g.client->P50("llm_request");
+  double engine_response = g.client->P50("llm_response");
+  printf("  per proxied call beyond a direct one: %.1f us of CPU, %.1f context switches\n", cpu,
+         switches);
+  printf(
+      "  the engine's Submit (evaluation and commit), p50: llm_request %.1f us, "
+      "llm_response %.1f us\n",
+      engine_request, engine_response);
+  printf("  other processes took %.0f%% of the machine meanwhile%s\n", other,
+         other > 10 ? " (warning: these figures are high)" : "");
+  printf("\nstreaming, request to the first byte of the body (us):\n");
+  percentiles("proxy_stream_ttfb_", stream, first);
+  double whole_ms = Quantile(stream.via, total, 0.5) / 1e3;
+  printf("  the whole stream through the proxy: %.1f ms at p50\n", whole_ms);
+  figures.emplace_back("proxy_stream_whole_via_p50", whole_ms, "ms");
+  figures.emplace_back("proxy_cpu_per_call", cpu, "us");
+  figures.emplace_back("proxy_switches_per_call", switches, "switches");
+  figures.emplace_back("proxy_engine_request_p50", engine_request, "us");
+  figures.emplace_back("proxy_engine_response_p50", engine_response, "us");
+  figures.emplace_back("proxy_other_cpu", other, "%");
+
+  int64_t expected = o.requests + o.warmup + o.stream_requests + o.stream_warmup;
+  int64_t requests = CountEvents(g.store.get(), "llm_request");
+  int64_t responses = CountEvents(g.store.get(), "llm_response");
+  printf("\nlog: %lld llm_request and %lld llm_response events for %lld proxied calls\n\n",
+         static_cast<long long>(requests), static_cast<long long>(responses),
+         static_cast<long long>(expected));
+  for (const auto& [name, value, unit] : figures) printf("%s %.2f %s\n", name.c_str(), value, unit);
+  fflush(stdout);
+  // The first event must reach the client before the fake even writes the
+  // second: otherwise the proxy holds what it should relay.
+  double ttfb = Quantile(stream.via, first, 0.5);
+  if (ttfb >= o.chunk_delay_ms * 1e3) {
+    fprintf(stderr,
+            "proxy_latency: the first event took %.0f us through the proxy, longer than the "
+            "%d ms until the fake writes the next: the proxy does not relay as it receives\n",
+            ttfb, o.chunk_delay_ms);
+    return false;
+  }
+  if (requests != expected || responses != expected) {
+    fprintf(stderr, "proxy_latency: the log does not hold every proxied call\n");
+    return false;
+  }
+  return true;
+}
+
+int Main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"The latency the LLM proxy adds, over loopback"};
+  app.add_option("--requests", o.requests, "Measured non-streaming requests, each way")
+      ->check(CLI::Range(1, 10000000));
+  app.add_option("--warmup", o.warmup, "Non-streaming warm-up requests, each way")
+      ->check(CLI::Range(0, 10000000));
+  app.add_option("--stream-requests", o.stream_requests, "Measured streaming requests, each way")
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--stream-warmup", o.stream_warmup, "Streaming warm-up requests, each way")
+      ->check(CLI::Range(0, 1000000));
+  app.add_option("--chunk-delay-ms", o.chunk_delay_ms, "The fake's pause between stream events")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--batch", o.batch, "Requests per batch before switching sides")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--threads", o.threads, "The proxy's I/O threads (default: the configuration's)")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--config", o.config, "Server configuration whose policies the proxy runs")
+      ->check(CLI::ExistingFile);
+  CLI11_PARSE(app, argc, argv);
+
+  PolicyRegistry registry;
+  Status st = RegisterBuiltins(&registry);
+  if (st.ok()) st = RegisterLuaLoader(&registry);
+  if (!st.ok()) {
+    fprintf(stderr, "proxy_latency: registering policies failed: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  fs::path dir = fs::temp_directory_path() / ("reins-proxy-latency-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string config = o.config;
+  if (config.empty()) {
+    config = (dir / "proxy.yaml").string();
+    std::ofstream(config) << kPolicies;
+  }
+  bool ok = false;
+  {
+    Governed g;
+    // Always the temporary log: a benchmark never writes to a configuration's.
+    st = Open(registry, config, (dir / "reins.db").string(), &g);
+    if (!st.ok()) {
+      fprintf(stderr, "proxy_latency: %s\n", st.ToString().c_str());
+    } else {
+      FakeUpstream::Script script;
+      script.reply_text = "Hello!";  // one text delta: 7 events, 6 pauses
+      script.chunk_delay = std::chrono::milliseconds(o.chunk_delay_ms);
+      FakeUpstream upstream(FakeUpstream::Options{}, script);
+      ok = Measure(o, g, upstream, o.config.empty() ? "budget, route, redact" : config);
+    }
+  }
+  fs::remove_all(dir);
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace reins::bench
+
+int main(int argc, char** argv) { return reins::bench::Main(argc, argv); }

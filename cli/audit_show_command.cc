@@ -1,0 +1,324 @@
+// `reins audit show SESSION`: a session's timeline, one row per event with
+// the verdict, the policy and reason, and the running cost; approvals with
+// who decided and how long the ask waited. `--follow` goes on printing
+// what is appended until the session ends.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "cli/audit.h"
+#include "cli/table.h"
+#include "engine/clock.h"
+#include "engine/record.h"
+
+namespace reins {
+
+namespace {
+
+struct ShowOptions {
+  AuditSource source;
+  std::string session;
+  std::vector<std::string> types;
+  bool follow = false;
+};
+
+std::string Waited(TimeUs us) {
+  int64_t s = us / 1000000;
+  char buf[32];
+  if (s < 60) {
+    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
+  } else if (s < 3600) {
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s / 60 % 60));
+  }
+  return buf;
+}
+
+std::string Str(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// What an event was about, in a few words.
+std::string Summary(const Json& e) {
+  std::string type = Str(e, "type");
+  if (type == "tool_call" || type == "tool_result") {
+    const Json& in = e.value(type == "tool_call" ? "input" : "output", Json());
+    if (in.is_object()) {
+      for (const char* k : {"command", "cmd", "file_path", "path", "url", "pattern", "query"}) {
+        if (in.contains(k) && in[k].is_string()) return in[k].get<std::string>();
+      }
+    }
+    if (in.is_string()) return in.get<std::string>();
+    return in.is_null() ? "" : in.dump();
+  }
+  if (type == "llm_response") {
+    const Json& u = e.value("usage", Json::object());
+    return Str(e, "model") + " " + std::to_string(u.value("input_tokens", 0)) + " in / " +
+           std::to_string(u.value("output_tokens", 0)) + " out";
+  }
+  if (type == "llm_request") return Str(e, "model") + " \"" + Str(e, "text") + "\"";
+  if (type == "session_start") {
+    std::string s;
+    for (const char* k : {"user", "agent", "harness", "model"}) {
+      if (!Str(e, k).empty()) s += (s.empty() ? "" : " ") + std::string(k) + "=" + Str(e, k);
+    }
+    return s;
+  }
+  if (type == "approval")
+    return (e.value("approved", false) ? "approved " : "denied ") + Str(e, "note");
+  if (type == "cost") return "$" + std::to_string(e.value("cost_usd", 0.0));
+  for (const char* k : {"text", "reason"}) {
+    if (!Str(e, k).empty()) return Str(e, k);
+  }
+  return "";
+}
+
+// Prints records as rows; holds an event's row until its decision comes.
+class Timeline {
+ public:
+  Timeline(const ShowOptions& o, bool color) : o_(o), color_(color) {
+    for (const std::string& t : o.types) types_.insert(t);
+  }
+
+  void Add(const Record& r) {
+    last_seq_ = r.seq;
+    const Json& b = r.body;
+    switch (r.kind) {
+      case RecordKind::kEvent:
+        Flush();
+        // An approval event's row would repeat the approval record's, which
+        // also says who decided and how long the ask waited.
+        if (Str(b, "type") == "approval") break;
+        pending_ = MakeRow(r, Str(b, "type"), Str(b, "tool"), Summary(b));
+        pending_event_ = b;
+        if (Str(b, "type") == "session_end") ended_ = true;
+        break;
+      case RecordKind::kDecision: {
+        if (b.contains("cost") && b["cost"].is_object()) cost_ += b["cost"].value("usd", 0.0);
+        if (!pending_ || b.value("event_seq", int64_t{0}) != pending_->seq) break;
+        pending_->verdict = Str(b, "verdict");
+        // What a policy rewrote (a redaction) is shown as rewritten: the
+        // secret the event carried stays out of the audit's output.
+        if (b.contains("patch") && b["patch"].is_object()) {
+          pending_event_.merge_patch(b["patch"]);
+          pending_->summary = Summary(pending_event_);
+        }
+        for (const Json& p : b.value("policies", Json::array())) {
+          if (p.is_string())
+            pending_->policy += (pending_->policy.empty() ? "" : ", ") + p.get<std::string>();
+        }
+        pending_->reason = Str(b, "reason");
+        pending_->cost = cost_;
+        Flush();
+        break;
+      }
+      case RecordKind::kApproval: {
+        Flush();
+        std::string op = Str(b, "op"), id = Str(b, "id");
+        if (op == "requested") {
+          asked_at_[id] = r.ts;
+          break;
+        }
+        auto asked = asked_at_.find(id);
+        std::string waited =
+            asked == asked_at_.end() ? "" : " after " + Waited(r.ts - asked->second);
+        Row row = MakeRow(r, "approval", "", "");
+        if (op == "resolved") {
+          bool ok = b.value("approved", false);
+          row.verdict = ok ? "allow" : "deny";
+          row.summary = std::string(ok ? "approved" : "denied") + " by " +
+                        (Str(b, "by").empty() ? "?" : Str(b, "by")) + waited + ": " + id;
+          row.reason = Str(b, "note");
+        } else {
+          row.verdict = "deny";
+          row.summary = "expired" + waited + ": " + id;
+        }
+        row.cost = cost_;
+        Emit(row);
+        break;
+      }
+      case RecordKind::kChildCost:
+        Flush();
+        cost_ += b.value("cost_usd", 0.0);
+        Emit(MakeRow(r, "child_cost", "", Str(b, "child") + " " + Str(b, "model")));
+        break;
+      case RecordKind::kNote:
+        Flush();
+        Emit(MakeRow(r, "note", "", Str(b, "source"), Str(b, "message")));
+        break;
+      case RecordKind::kConfig:
+        Flush();
+        Emit(MakeRow(r, "config", "", Str(b, "change") + " by " + Str(b, "by")));
+        break;
+      case RecordKind::kState:
+        break;
+    }
+  }
+
+  // Writes what is held: a table once (the whole timeline), or line by
+  // line when following.
+  void Flush() {
+    if (!pending_) return;
+    if (pending_->cost < 0) pending_->cost = cost_;
+    Emit(*pending_);
+    pending_.reset();
+  }
+
+  void Print(bool whole) {
+    if (o_.source.json) return;
+    if (whole) {
+      table_.Print(std::cout, color_, 1000);  // inputs are cut in Emit; reasons stay whole
+    } else {
+      for (auto& line : lines_) std::cout << line << '\n';
+    }
+    lines_.clear();
+    std::cout << std::flush;
+  }
+
+  int64_t last_seq() const { return last_seq_; }
+  bool ended() const { return ended_; }
+  bool following = false;
+
+ private:
+  struct Row {
+    int64_t seq = 0;
+    TimeUs ts = 0;
+    std::string type, tool, summary, verdict, policy, reason;
+    double cost = -1;
+  };
+
+  Row MakeRow(const Record& r, std::string type, std::string tool, std::string summary,
+              std::string reason = "") {
+    Row row;
+    row.seq = r.seq;
+    row.ts = r.ts;
+    row.type = std::move(type);
+    row.tool = std::move(tool);
+    row.summary = std::move(summary);
+    row.reason = std::move(reason);
+    return row;
+  }
+
+  void Emit(const Row& r) {
+    if (!types_.empty() && !types_.count(r.type)) return;
+    std::string time = FormatRfc3339(r.ts).substr(11, 8);
+    char cost[32];
+    std::snprintf(cost, sizeof cost, "$%.4f", r.cost < 0 ? cost_ : r.cost);
+    if (o_.source.json) {
+      Json j = {{"seq", r.seq},
+                {"ts", FormatRfc3339(r.ts)},
+                {"type", r.type},
+                {"summary", r.summary},
+                {"cost_usd", r.cost < 0 ? cost_ : r.cost}};
+      if (!r.tool.empty()) j["tool"] = r.tool;
+      if (!r.verdict.empty()) j["verdict"] = r.verdict;
+      if (!r.policy.empty()) j["policies"] = r.policy;
+      if (!r.reason.empty()) j["reason"] = r.reason;
+      std::cout << j.dump() << '\n' << std::flush;
+      return;
+    }
+    std::string input = r.summary;
+    if (input.size() > 60) {
+      size_t cut = 57;  // not inside a UTF-8 sequence
+      while (cut > 0 && (static_cast<unsigned char>(input[cut]) & 0xC0) == 0x80) --cut;
+      input = input.substr(0, cut) + "...";
+    }
+    for (char& c : input) {
+      if (c == '\n' || c == '\t') c = ' ';
+    }
+    std::vector<std::string> cells = {
+        time, std::to_string(r.seq), r.type, r.tool, input, r.verdict, r.policy, cost, r.reason};
+    if (following) {
+      std::string line;
+      for (const std::string& c : cells) line += (line.empty() ? "" : "  ") + c;
+      lines_.push_back(line);
+    } else {
+      table_.AddRow(cells, {"", "", "", "", "", VerdictColor(r.verdict), "", "", ""});
+    }
+  }
+
+  const ShowOptions& o_;
+  bool color_;
+  std::set<std::string> types_;
+  Table table_{{"time", "seq", "type", "tool", "input", "verdict", "policy", "cost", "reason"}};
+  std::vector<std::string> lines_;
+  std::optional<Row> pending_;
+  Json pending_event_;
+  std::map<std::string, TimeUs> asked_at_;
+  double cost_ = 0;
+  int64_t last_seq_ = 0;
+  bool ended_ = false;
+};
+
+int RunShow(const ShowOptions& o) {
+  auto fail = [](int code, const std::string& message) {
+    std::cerr << "reins audit show: " << message << '\n';
+    return code;
+  };
+  auto store = OpenAuditLog(o.source);
+  if (!store.ok()) {
+    return fail(store.status().code() == Status::Code::kInvalidArgument ? 2 : 1,
+                store.status().message());
+  }
+  auto summary = (*store)->GetSession(o.session);
+  if (!summary.ok()) return fail(1, summary.status().message());
+  if (!*summary) return fail(2, "no session '" + o.session + "' in the log");
+  const SessionSummary& s = **summary;
+  if (!o.source.json) {
+    std::cout << "session " << s.id << "  started " << FormatRfc3339(s.started_at).substr(0, 19)
+              << "Z" << (s.user.empty() ? "" : "  user " + s.user)
+              << (s.agent.empty() ? "" : "  agent " + s.agent)
+              << (s.harness.empty() ? "" : "  harness " + s.harness)
+              << (s.parent.empty() ? "" : "  parent " + s.parent) << "\n\n";
+  }
+  Timeline timeline(o, UseColor(1));
+  auto scan = [&] {
+    return (*store)->Scan(o.session, timeline.last_seq(), 0, [&](const Record& r) {
+      timeline.Add(r);
+      return true;
+    });
+  };
+  Status st = scan();
+  if (!st.ok()) return fail(1, st.message());
+  timeline.Flush();
+  timeline.Print(true);
+  if (!o.follow) return 0;
+  // Polling: another process (a server, a hook) is the writer, and SQLite
+  // has no change notification across processes.
+  timeline.following = true;
+  while (!timeline.ended()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    st = scan();
+    if (!st.ok()) return fail(1, st.message());
+    timeline.Print(false);
+  }
+  timeline.Flush();
+  timeline.Print(false);
+  return 0;
+}
+
+}  // namespace
+
+void AddAuditShowCommand(CLI::App& audit, int* exit_code) {
+  auto o = std::make_shared<ShowOptions>();
+  CLI::App* cmd = audit.add_subcommand("show",
+                                       "A session's timeline: events, verdicts, "
+                                       "approvals and the running cost");
+  cmd->add_option("session", o->session, "The session")->required();
+  AddAuditSourceOptions(cmd, &o->source);
+  cmd->add_option("--types", o->types,
+                  "Only these rows (event types, approval, child_cost, note, config)")
+      ->delimiter(',');
+  cmd->add_flag("--follow", o->follow, "Go on printing new records until the session ends");
+  cmd->callback([o, exit_code] { *exit_code = RunShow(*o); });
+}
+
+}  // namespace reins
