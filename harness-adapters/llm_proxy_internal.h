@@ -33,13 +33,15 @@ std::string HeaderValue(const Request& req, std::string_view name);
 }  // namespace proxy_internal
 
 struct LlmProxy::Impl {
+  // First, so it is destroyed last: pooled upstream connections and the
+  // acceptor close their sockets through it.
+  asio::io_context io;
   ProxyOptions options;
   DecisionClient* decider;  // where events go and verdicts come from
   Clock* clock;
   std::map<std::string, UpstreamUrl> upstreams;
   std::unique_ptr<UpstreamPool> pool;
   std::unique_ptr<LlmClassifier> classifier;  // null without options.classifier
-  asio::io_context io;
   std::unique_ptr<asio::thread_pool> workers;
   boost::asio::ip::tcp::acceptor acceptor{io};
   boost::asio::ip::tcp::endpoint local;  // where it listens (kept after Stop)
