@@ -193,17 +193,6 @@ int RunCost(const CostOptions& o) {
 
 }  // namespace
 
-Result<TimeUs> ParseAuditTime(const std::string& text, TimeUs now) {
-  if (text.size() == 10 && text[4] == '-' && text[7] == '-') {
-    return ParseRfc3339(text + "T00:00:00Z");
-  }
-  if (auto t = ParseRfc3339(text); t.ok()) return t;
-  if (auto ago = ParseDuration(text); ago.ok()) return now - *ago;
-  return Status::InvalidArgument("'" + text +
-                                 "' is not a date (2026-11-21), a time (2026-11-21T09:00:00Z) "
-                                 "or a duration ago (24h, 7d)");
-}
-
 void AddAuditSessionsCommand(CLI::App& audit, int* exit_code) {
   auto o = std::make_shared<SessionsOptions>();
   CLI::App* cmd = audit.add_subcommand("sessions", "One line per session, newest first");

@@ -225,12 +225,7 @@ class Timeline {
       std::cout << j.dump() << '\n' << std::flush;
       return;
     }
-    std::string input = r.summary;
-    if (input.size() > 60) {
-      size_t cut = 57;  // not inside a UTF-8 sequence
-      while (cut > 0 && (static_cast<unsigned char>(input[cut]) & 0xC0) == 0x80) --cut;
-      input = input.substr(0, cut) + "...";
-    }
+    std::string input = Cut(r.summary, 60);
     for (char& c : input) {
       if (c == '\n' || c == '\t') c = ' ';
     }

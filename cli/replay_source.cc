@@ -77,6 +77,15 @@ Status ReplayRecorded(LogStore* recorded, const std::vector<ReplaySession>& sess
                       Replayer* replayer) {
   std::vector<std::unique_ptr<Cursor>> heap;
   size_t next = 0;
+  // A cursor with records waits in the merge; one without has ended.
+  auto admit = [&](std::unique_ptr<Cursor> c) {
+    if (c->batch.empty()) {
+      replayer->EndSession(c->session->id);
+      return;
+    }
+    heap.push_back(std::move(c));
+    std::push_heap(heap.begin(), heap.end(), Later);
+  };
   while (true) {
     // A session joins once the merge reaches its first record's time.
     while (next < sessions.size() &&
@@ -85,12 +94,7 @@ Status ReplayRecorded(LogStore* recorded, const std::vector<ReplaySession>& sess
       c->session = &sessions[next];
       c->order = next++;
       REINS_RETURN_IF_ERROR(c->Fill(recorded));
-      if (c->batch.empty()) {
-        replayer->EndSession(c->session->id);
-        continue;
-      }
-      heap.push_back(std::move(c));
-      std::push_heap(heap.begin(), heap.end(), Later);
+      admit(std::move(c));
     }
     if (heap.empty()) return Status::OK();
     std::pop_heap(heap.begin(), heap.end(), Later);
@@ -102,12 +106,7 @@ Status ReplayRecorded(LogStore* recorded, const std::vector<ReplaySession>& sess
     if (c->batch.empty()) {
       REINS_RETURN_IF_ERROR(c->Fill(recorded));
     }
-    if (c->batch.empty()) {
-      replayer->EndSession(c->session->id);
-      continue;
-    }
-    heap.push_back(std::move(c));
-    std::push_heap(heap.begin(), heap.end(), Later);
+    admit(std::move(c));
   }
 }
 

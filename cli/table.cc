@@ -16,6 +16,8 @@ size_t Width(const std::string& s) {
   return n;
 }
 
+}  // namespace
+
 std::string Cut(const std::string& s, size_t max_width) {
   if (Width(s) <= max_width) return s;
   std::string out;
@@ -27,8 +29,6 @@ std::string Cut(const std::string& s, size_t max_width) {
   }
   return out + "...";
 }
-
-}  // namespace
 
 void Table::AddRow(std::vector<std::string> cells, std::vector<std::string> colors) {
   for (std::string& c : cells) std::replace(c.begin(), c.end(), '\n', ' ');

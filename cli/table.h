@@ -24,6 +24,10 @@ class Table {
   std::vector<std::vector<std::string>> colors_;
 };
 
+// `s` cut to `max_width` code points, ending in "..." when it was longer
+// (never inside a UTF-8 sequence).
+std::string Cut(const std::string& s, size_t max_width);
+
 // True when file descriptor `fd` is a terminal and NO_COLOR is unset.
 bool UseColor(int fd);
 

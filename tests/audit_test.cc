@@ -38,13 +38,7 @@ class DayLog {
 
 std::vector<Json> JsonLines(const std::string& text) {
   std::vector<Json> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    out.push_back(Json::parse(text.substr(start, end - start)));
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
+  for (const std::string& line : Lines(text)) out.push_back(Json::parse(line));
   return out;
 }
 

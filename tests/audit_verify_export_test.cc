@@ -14,18 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    out.push_back(text.substr(start, end - start));
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return out;
-}
-
 // `reins eval` on an example's policies (with its agent and session layers,
 // if it has them) and `events`, recording into `db`.
 ProcessResult Eval(const std::string& example, const std::string& events, const std::string& db) {

@@ -24,18 +24,6 @@ std::vector<std::string> EvalArgs(const std::string& name) {
   return args;
 }
 
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    out.push_back(text.substr(start, end - start));
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return out;
-}
-
 const char* kLimitPolicies =
     "policies:\n  cap: {use: max_tool_calls_per_session, with: {limit: 3}}\n";
 const char* kToolCall =

@@ -175,4 +175,16 @@ std::string ReinsBin() {
 
 std::string SourceDir() { return REINS_SOURCE_DIR; }
 
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    out.push_back(text.substr(start, end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace reins::testing

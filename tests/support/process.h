@@ -61,6 +61,8 @@ std::string ReinsBin();
 std::string SourceDir();
 
 std::string ReadFile(const std::string& path);
+// `text` split at each '\n' (a final newline adds no empty line).
+std::vector<std::string> Lines(const std::string& text);
 void WriteFile(const std::string& path, const std::string& content);
 
 }  // namespace reins::testing
