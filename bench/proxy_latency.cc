@@ -2,7 +2,8 @@
 //
 //   proxy_latency [--requests 2000] [--warmup 200] [--stream-requests 200]
 //                 [--stream-warmup 20] [--chunk-delay-ms 10] [--batch 20]
-//                 [--threads N] [--config FILE]
+//                 [--spaced-requests 1000] [--gap-us 2000] [--threads N]
+//                 [--config FILE]
 //
 // In this process: a fake Anthropic API (tests/support/fake_upstream.h) and
 // the real proxy in front of it, set up as `reins proxy` sets it up (a
@@ -15,11 +16,13 @@
 // alternating batches (ABBA), so that the machine's drift hits both alike:
 //   1. non-streaming, back to back: from writing the request to the
 //      answer's last byte;
-//   2. streaming (the fake pauses --chunk-delay-ms between SSE events, so
+//   2. non-streaming, --gap-us apart, as a harness's calls come (a model
+//      call follows a tool's run, not the previous answer's last byte);
+//   3. streaming (the fake pauses --chunk-delay-ms between SSE events, so
 //      each call starts on an idle machine): to the first byte of the body,
 //      the first event, which the proxy must relay before the fake writes
 //      the second (else the benchmark fails).
-// The `name value unit` lines: proxy_{,stream_ttfb_}{direct,via,added}_
+// The `name value unit` lines: proxy_{,spaced_,stream_ttfb_}{direct,via,added}_
 // {p50,p99} (us; added = p50(via) - p50(direct), p99 likewise) and
 // proxy_stream_whole_via_p50; then, to tell where the added time goes, per
 // proxied call beyond a direct one, proxy_cpu_per_call (CPU time) and
@@ -102,6 +105,7 @@ constexpr const char* kSession = "bench-proxy";
 struct Options {
   int requests = 2000, warmup = 200, stream_requests = 200, stream_warmup = 20;
   int chunk_delay_ms = 10, batch = 20;
+  int spaced_requests = 1000, gap_us = 2000;
   int threads = 0;  // the proxy's I/O threads; 0: the configuration's
   std::string config;
 };
@@ -222,9 +226,10 @@ struct Samples {
 
 // Sends `n` requests on each connection in alternating batches (ABBA, so
 // neither side always goes first) and keeps the timings and usage when
-// `keep`. Every answer must contain `expect`.
+// `keep`, pausing `gap` after each. Every answer must contain `expect`.
 Status Alternate(Connection& direct, Connection& via, const Request& req, int n, int batch,
-                 const std::string& expect, bool keep, Samples* out) {
+                 const std::string& expect, bool keep, Samples* out,
+                 std::chrono::microseconds gap = {}) {
   std::string body;
   Timing t;
   for (int done = 0, round = 0; done < n; done += batch, ++round) {
@@ -241,6 +246,7 @@ Status Alternate(Connection& direct, Connection& via, const Request& req, int n,
                                  st.message());
         }
         if (keep) (proxied ? out->via : out->direct).push_back(t);
+        if (gap.count() > 0) std::this_thread::sleep_for(gap);
       }
       if (!keep) continue;
       Usage after = Usage::Now();
@@ -360,7 +366,7 @@ bool Measure(const Options& o, Governed& g, FakeUpstream& upstream, const std::s
       g.config->settings.durability == Durability::kFull ? "full" : "normal", po.threads);
   asio::io_context io;
   Connection direct(io, upstream.port()), via(io, (*proxy)->port());
-  Samples whole, stream;
+  Samples whole, spaced, stream;
   Request plain = MessagesRequest(false), streamed = MessagesRequest(true);
   int stream_batch = std::max(1, o.batch / 2);
   printf("non-streaming: %d requests each way after %d of warm-up, in batches of %d\n", o.requests,
@@ -374,6 +380,12 @@ bool Measure(const Options& o, Governed& g, FakeUpstream& upstream, const std::s
   if (st.ok()) st = Alternate(direct, via, plain, o.requests, o.batch, "\"usage\"", true, &whole);
   g.client->keep = false;
   auto [busy1, ticks1] = MachineTicks();
+  printf("non-streaming, spaced: %d requests each way, %d us apart\n", o.spaced_requests, o.gap_us);
+  fflush(stdout);
+  if (st.ok()) {
+    st = Alternate(direct, via, plain, o.spaced_requests, o.batch, "\"usage\"", true, &spaced,
+                   std::chrono::microseconds(o.gap_us));
+  }
   for (bool keep : {false, true}) {
     if (!st.ok()) break;
     st = Alternate(direct, via, streamed, keep ? o.stream_requests : o.stream_warmup, stream_batch,
@@ -414,6 +426,9 @@ bool Measure(const Options& o, Governed& g, FakeUpstream& upstream, const std::s
   printf("\nnon-streaming, request to the answer's last byte (us):\n");
   printf("  %-20s %10s %10s\n", "", "p50", "p99");
   percentiles("proxy_", whole, total);
+  printf("\nnon-streaming, %d us between calls, request to the answer's last byte (us):\n",
+         o.gap_us);
+  percentiles("proxy_spaced_", spaced, total);
   double engine_request = g.client->P50("llm_request");
   double engine_response = g.client->P50("llm_response");
   printf("  per proxied call beyond a direct one: %.1f us of CPU, %.1f context switches\n", cpu,
@@ -435,7 +450,8 @@ bool Measure(const Options& o, Governed& g, FakeUpstream& upstream, const std::s
   figures.emplace_back("proxy_engine_response_p50", engine_response, "us");
   figures.emplace_back("proxy_other_cpu", other, "%");
 
-  int64_t expected = o.requests + o.warmup + o.stream_requests + o.stream_warmup;
+  int64_t expected =
+      o.requests + o.warmup + o.spaced_requests + o.stream_requests + o.stream_warmup;
   int64_t requests = CountEvents(g.store.get(), "llm_request");
   int64_t responses = CountEvents(g.store.get(), "llm_response");
   printf("\nlog: %lld llm_request and %lld llm_response events for %lld proxied calls\n\n",
@@ -475,6 +491,11 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   app.add_option("--batch", o.batch, "Requests per batch before switching sides")
       ->check(CLI::Range(1, 100000));
+  app.add_option("--spaced-requests", o.spaced_requests,
+                 "Measured non-streaming requests with a pause after each, each way")
+      ->check(CLI::Range(1, 10000000));
+  app.add_option("--gap-us", o.gap_us, "The pause after each of those")
+      ->check(CLI::Range(1, 10000000));
   app.add_option("--threads", o.threads, "The proxy's I/O threads (default: the configuration's)")
       ->check(CLI::Range(1, 64));
   app.add_option("--config", o.config, "Server configuration whose policies the proxy runs")

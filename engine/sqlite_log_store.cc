@@ -202,9 +202,21 @@ Status SqliteLogStore::Append(const std::vector<const Record*>& records) {
   // Group commit: appends queue up and one writer thread commits everything
   // queued in one transaction, each append in its own savepoint so that one
   // conflict does not fail the others. The callers only sleep until their
-  // batch is committed: no lead passes from caller to caller.
+  // batch is committed: no lead passes from caller to caller. When nothing
+  // is being written the caller commits its own append at once: waking the
+  // writer thread and being woken by it would cost two thread switches for
+  // a batch of one.
   Writer w(&records);
   std::unique_lock q(queue_mu_);
+  if (!writing_ && writers_.empty()) {
+    writing_ = true;
+    q.unlock();
+    Status commit = CommitBatch({&w});
+    q.lock();
+    writing_ = false;
+    if (!writers_.empty()) writer_cv_.notify_one();
+    return commit.ok() ? w.status : commit;
+  }
   if (!writer_thread_.joinable()) writer_thread_ = std::thread([this] { WriteQueued(); });
   writers_.push_back(&w);
   if (writers_.size() == 1) writer_cv_.notify_one();
@@ -212,29 +224,34 @@ Status SqliteLogStore::Append(const std::vector<const Record*>& records) {
   return w.status;
 }
 
+Status SqliteLogStore::CommitBatch(const std::vector<Writer*>& batch) {
+  std::lock_guard lock(mu_);
+  // Appends rarely fail (a conflict with another process), so the batch
+  // first goes in without a savepoint per append; only when one fails is
+  // it rolled back and replayed with savepoints that isolate the failure.
+  bool replay = false;
+  Status commit = CommitLocked(batch, /*isolate=*/false, &replay);
+  if (replay) commit = CommitLocked(batch, /*isolate=*/true, &replay);
+  return commit;
+}
+
 void SqliteLogStore::WriteQueued() {
   std::vector<Writer*> batch;
   std::unique_lock q(queue_mu_);
   while (true) {
-    writer_cv_.wait(q, [&] { return stop_ || !writers_.empty(); });
+    writer_cv_.wait(
+        q, [&] { return (stop_ && writers_.empty()) || (!writers_.empty() && !writing_); });
     if (writers_.empty()) return;  // stopping, nothing left to write
     batch.clear();
     while (!writers_.empty() && batch.size() < kMaxGroup) {
       batch.push_back(writers_.front());
       writers_.pop_front();
     }
+    writing_ = true;
     q.unlock();
-    Status commit;
-    {
-      std::lock_guard lock(mu_);
-      // Appends rarely fail (a conflict with another process), so the batch
-      // first goes in without a savepoint per append; only when one fails is
-      // it rolled back and replayed with savepoints that isolate the failure.
-      bool replay = false;
-      commit = CommitLocked(batch, /*isolate=*/false, &replay);
-      if (replay) commit = CommitLocked(batch, /*isolate=*/true, &replay);
-    }
+    Status commit = CommitBatch(batch);
     q.lock();
+    writing_ = false;
     for (Writer* x : batch) {
       if (!commit.ok()) x->status = commit;
       x->done = true;
@@ -243,8 +260,7 @@ void SqliteLogStore::WriteQueued() {
   }
 }
 
-Status SqliteLogStore::CommitLocked(const std::vector<Writer*>& batch, bool isolate,
-                                    bool* replay) {
+Status SqliteLogStore::CommitLocked(const std::vector<Writer*>& batch, bool isolate, bool* replay) {
   Status commit = Exec(begin_);
   for (Writer* x : batch) {
     if (!commit.ok()) break;

@@ -110,11 +110,15 @@ class SqliteLogStore : public LogStore {
   // whole transaction and sets *replay. Each Writer's status says how its
   // append went.
   Status CommitLocked(const std::vector<Writer*>& batch, bool isolate, bool* replay);
+  // Takes the connection and commits `batch` (CommitLocked, isolating the
+  // appends only when one fails).
+  Status CommitBatch(const std::vector<Writer*>& batch);
   static constexpr size_t kMaxGroup = 512;
   bool group_commit_ = false;
-  std::mutex queue_mu_;  // guards writers_, stop_ and each Writer's status and done
+  std::mutex queue_mu_;  // guards writers_, writing_, stop_ and each Writer's status and done
   std::condition_variable writer_cv_;
   std::deque<Writer*> writers_;
+  bool writing_ = false;  // a transaction is being committed (by the writer or a caller)
   bool stop_ = false;
   std::thread writer_thread_;
 

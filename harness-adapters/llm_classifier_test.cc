@@ -64,6 +64,7 @@ struct ClassifiedProxy {
 
   // The body of the session's last record of `kind` (about an event of `type`).
   Json Last(const std::string& session, RecordKind kind, const std::string& type = "") {
+    REQUIRE(proxy->WaitRecorded());
     Json last;
     REQUIRE(h.store
                 ->Scan(session, 0, 1000,

@@ -144,6 +144,9 @@ Result<std::unique_ptr<LlmProxy>> LlmProxy::Start(ProxyOptions options, Decision
   if (ec) return Status::IOError("listening on " + options.listen + ": " + ec.message());
   impl->local = impl->acceptor.local_endpoint();
   impl->workers = std::make_unique<asio::thread_pool>(std::max(1, options.workers));
+  for (size_t i = 0; i < Impl::kLanes; ++i) {
+    impl->lanes.push_back(asio::make_strand(impl->workers->get_executor()));
+  }
   impl->options = std::move(options);
   Impl* raw = impl.get();
   asio::co_spawn(raw->io, raw->Accept(), asio::detached);
@@ -162,6 +165,11 @@ std::string LlmProxy::url() const {
 }
 
 int LlmProxy::port() const { return impl_->local.port(); }
+
+bool LlmProxy::WaitRecorded(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(impl_->recording_mu);
+  return impl_->recording_cv.wait_for(lock, timeout, [&] { return impl_->recording == 0; });
+}
 
 void LlmProxy::Stop(std::chrono::milliseconds grace) {
   if (impl_->stopped.exchange(true)) return;
@@ -261,24 +269,23 @@ asio::awaitable<bool> LlmProxy::Impl::Handle(beast::tcp_stream& client, Request 
   co_return co_await Govern(client, std::move(req), api, path, query, session, up->second);
 }
 
-Result<std::string> LlmProxy::Impl::EnsureSession(const std::string& requested,
-                                                  const Request& req) {
-  std::string session = requested;
+asio::awaitable<Result<std::string>> LlmProxy::Impl::EnsureSession(std::string session,
+                                                                   const Request& req) {
   if (session.empty()) {
     std::string day = FormatRfc3339(clock->Now()).substr(0, 10);
     session = "proxy-" + KeyOf(req) + "-" + day;
   }
   {
     std::lock_guard lock(sessions_mu);
-    if (started.count(session)) return session;
+    if (started.count(session)) co_return session;
   }
   Json start = {{"type", "session_start"}, {"session", session}, {"harness", "proxy"}};
   if (!options.user.empty()) start["user"] = options.user;
-  auto st = decider->StartSession(std::move(start));
-  if (!st.ok()) return st.status();
+  auto st = co_await OnExecutor(LaneOf(session), [&] { return decider->StartSession(start); });
+  if (!st.ok()) co_return st.status();
   std::lock_guard lock(sessions_mu);
   started.insert(session);
-  return session;
+  co_return session;
 }
 
 }  // namespace reins

@@ -52,7 +52,11 @@ struct ProxyOptions {
   // Upstream base URLs by provider: "anthropic", "openai", "gemini".
   std::map<std::string, std::string> upstreams;
   std::string ca_file;  // trusted CAs in PEM besides the system store
-  int threads = 4;      // I/O threads; decisions run on `workers`
+  // I/O threads relay, and evaluate a request at once when its session has
+  // no answer waiting to be recorded; `workers` record answers (after their
+  // last byte is relayed), start sessions and evaluate the rest. One I/O
+  // thread is fastest: more wake each other for every completion.
+  int threads = 1;
   int workers = 8;
   TimeUs ask_wait = 5 * 60 * 1000000LL;  // how long an ask holds a request
   size_t max_body_bytes = 32 << 20;
@@ -79,6 +83,12 @@ class LlmProxy {
 
   std::string url() const;  // http://HOST:PORT
   int port() const;
+  // Returns true once every answer relayed so far is recorded (or its
+  // recording failed and was logged); false if that takes longer than
+  // `timeout`. An answer is recorded just after its last bytes are written,
+  // so a reader of the log that wants it must wait; the session's own next
+  // call through the proxy always waits for it.
+  bool WaitRecorded(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Stops accepting, lets the calls in flight finish (and their answers be
   // recorded) for up to `grace`, then ends the rest and joins the threads.
   void Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));

@@ -6,9 +6,11 @@
 #include <utility>  // before Asio: Boost 1.74's coroutine support needs it under C++20
 // clang-format on
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -43,6 +45,18 @@ struct LlmProxy::Impl {
   std::unique_ptr<UpstreamPool> pool;
   std::unique_ptr<LlmClassifier> classifier;  // null without options.classifier
   std::unique_ptr<asio::thread_pool> workers;
+  // An answer is recorded in its session's lane (a strand of `workers`,
+  // which sessions share by hash), queued before the answer's last bytes are
+  // written. The session's next llm_request is evaluated on the I/O thread
+  // when its lane has nothing queued (a hand-off to a worker and back costs
+  // more than the evaluation), else in the lane, after the recordings.
+  static constexpr size_t kLanes = 64;
+  using Lane = asio::strand<asio::thread_pool::executor_type>;
+  std::vector<Lane> lanes;
+  std::array<std::atomic<int>, kLanes> lane_queued{};  // recordings queued per lane
+  std::mutex recording_mu;
+  std::condition_variable recording_cv;
+  int recording = 0;  // answers queued for recording, not yet recorded
   boost::asio::ip::tcp::acceptor acceptor{io};
   boost::asio::ip::tcp::endpoint local;  // where it listens (kept after Stop)
   std::vector<std::thread> threads;
@@ -68,16 +82,17 @@ struct LlmProxy::Impl {
     Status error;                             // the upstream failed
     bool recorded = false;                    // on_complete has run
   };
-  // Called (on a worker) once a governed answer is complete, before its last
-  // bytes reach the client, so that the client's next call is judged with
-  // this one's cost already in the log; or once it failed or was cut off.
-  using OnComplete = std::function<Status(const Relay&)>;
+  // Called on the I/O thread once a governed answer is complete, before its
+  // last bytes are written to the client, or once it failed or was cut off.
+  // It queues the answer's recording in the session's lane, so the client's
+  // next call is judged with this one's cost in the log, while the relay
+  // goes on without waiting for the engine.
+  using OnComplete = std::function<void(const Relay&)>;
   // Sends `req` upstream and relays the answer to `client` as it arrives;
   // for a governed API, also reads what the answer reports.
   // Reads the answer's facts and runs on_complete.
-  asio::awaitable<void> Complete(const std::optional<llm::StreamReader>& reader,
-                                 const std::string& copy, llm::Api api, bool governed,
-                                 const OnComplete* on_complete, Relay* out);
+  void Complete(const std::optional<llm::StreamReader>& reader, const std::string& copy,
+                llm::Api api, bool governed, const OnComplete* on_complete, Relay* out);
   template <typename Stream>
   asio::awaitable<void> Exchange(Stream& stream, UpstreamConn& conn,
                                  boost::beast::tcp_stream& client,
@@ -95,8 +110,14 @@ struct LlmProxy::Impl {
   auto Blocking(F fn) {
     return OnPool(*workers, std::move(fn));
   }
-  Result<std::string> EnsureSession(const std::string& requested,
-                                    const proxy_internal::Request& req);
+  size_t LaneIndex(const std::string& session) const {
+    return std::hash<std::string>()(session) % kLanes;
+  }
+  Lane& LaneOf(const std::string& session) { return lanes[LaneIndex(session)]; }
+  // The session a request belongs to (llm_proxy.h), started in the log the
+  // first time the proxy sees it.
+  asio::awaitable<Result<std::string>> EnsureSession(std::string requested,
+                                                     const proxy_internal::Request& req);
   // Records the answer: an llm_response event, and a tool_call event
   // (labelled observed) per tool call it asked for.
   Status Record(const std::string& session, llm::Api api, const std::string& model,

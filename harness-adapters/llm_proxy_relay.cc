@@ -78,7 +78,7 @@ asio::awaitable<bool> LlmProxy::Impl::Govern(beast::tcp_stream& client, Request 
   }
   bool rewrite = drop_usage_chunk;
 
-  auto session = co_await Blocking([&] { return EnsureSession(requested, req); });
+  auto session = co_await EnsureSession(requested, req);
   if (!session.ok()) {
     co_return co_await refuse(503, "reins proxy: cannot record this call, so it is not sent: " +
                                        session.status().message());
@@ -103,7 +103,13 @@ asio::awaitable<bool> LlmProxy::Impl::Govern(beast::tcp_stream& client, Request 
   if (classifier && !prompt.empty()) {
     event["prompt_class"] = co_await classifier->Classify(Join(prompt));
   }
-  auto decision = co_await Blocking([&] { return decider->Submit(event); });
+  // (Not `?:`: g++ 12 mishandles co_await in a conditional expression.)
+  Result<Json> decision = Status::Internal("not evaluated");
+  if (lane_queued[LaneIndex(*session)] == 0) {
+    decision = decider->Submit(event);
+  } else {
+    decision = co_await OnExecutor(LaneOf(*session), [&] { return decider->Submit(event); });
+  }
   if (!decision.ok()) {
     co_return co_await refuse(503,
                               "reins proxy: the call could not be evaluated, so it is not "
@@ -174,20 +180,34 @@ asio::awaitable<bool> LlmProxy::Impl::Govern(beast::tcp_stream& client, Request 
   if (rewrite) req.body() = body.dump();
 
   std::string sent_model = facts->model;
-  OnComplete record = [&](const Relay& relay) {
+  OnComplete record = [this, session = *session, api, sent_model](const Relay& relay) {
     std::string model =
         relay.facts && !relay.facts->model.empty() ? relay.facts->model : sent_model;
-    return Record(*session, api, model, relay);
+    // The answer is on its way already: a failure to record it can only be
+    // reported here.
+    {
+      std::lock_guard lock(recording_mu);
+      ++recording;
+    }
+    size_t lane = LaneIndex(session);
+    ++lane_queued[lane];
+    asio::post(lanes[lane], [this, lane, session, api, model, relay] {
+      Status recorded = Record(session, api, model, relay);
+      if (!recorded.ok()) options.log("recording a model answer failed: " + recorded.ToString());
+      --lane_queued[lane];
+      std::lock_guard lock(recording_mu);
+      if (--recording == 0) recording_cv.notify_all();
+    });
   };
   Relay relay = co_await Forward(client, std::move(req), up, forward_path + query, api, true,
                                  drop_usage_chunk, &record);
+  if (!relay.recorded) {
+    relay.recorded = true;
+    record(relay);
+  }
   if (!relay.started && !relay.client_gone) {
     co_await Reply(client, true,
                    llm::ProviderError(api, 502, "reins proxy: " + relay.error.message()));
-  }
-  if (!relay.recorded) {
-    Status recorded = co_await Blocking([&] { return record(relay); });
-    if (!recorded.ok()) options.log("recording a model answer failed: " + recorded.ToString());
   }
   co_return relay.keep_alive;
 }
@@ -259,21 +279,18 @@ asio::awaitable<LlmProxy::Impl::Relay> LlmProxy::Impl::Forward(
   co_return out;
 }
 
-asio::awaitable<void> LlmProxy::Impl::Complete(const std::optional<llm::StreamReader>& reader,
-                                               const std::string& copy, llm::Api api, bool governed,
-                                               const OnComplete* on_complete, Relay* out) {
+void LlmProxy::Impl::Complete(const std::optional<llm::StreamReader>& reader,
+                              const std::string& copy, llm::Api api, bool governed,
+                              const OnComplete* on_complete, Relay* out) {
   if (reader) {
     out->facts = reader->facts();
   } else if (governed && out->status == 200) {
     auto facts = llm::ReadResponse(api, Json::parse(copy, nullptr, false));
     if (facts.ok()) out->facts = std::move(facts).value();
   }
-  if (!on_complete) co_return;
+  if (!on_complete) return;
   out->recorded = true;
-  // The answer is on its way already: a failure to record it can only be
-  // reported here.
-  Status recorded = co_await Blocking([&] { return (*on_complete)(*out); });
-  if (!recorded.ok()) options.log("recording a model answer failed: " + recorded.ToString());
+  (*on_complete)(*out);
 }
 
 template <typename Stream>
@@ -340,7 +357,7 @@ asio::awaitable<void> LlmProxy::Impl::Exchange(Stream& stream, UpstreamConn& con
     } else if (governed && copy.size() + chunk.size() <= kMaxGovernedAnswer) {
       copy.append(chunk);
     }
-    if (parser.is_done()) co_await Complete(reader, copy, api, governed, on_complete, out);
+    if (parser.is_done()) Complete(reader, copy, api, governed, on_complete, out);
     if (chunk.empty()) continue;
     res.body().data = const_cast<char*>(chunk.data());
     res.body().size = chunk.size();
@@ -358,7 +375,10 @@ asio::awaitable<void> LlmProxy::Impl::Exchange(Stream& stream, UpstreamConn& con
     if (ec) out->client_gone = true;
   }
   client.expires_never();
-  if (!out->recorded) co_await Complete(reader, copy, api, governed, on_complete, out);
+  // An attempt that got no answer is retried or recorded by Govern, once.
+  if (!out->recorded && (out->status != 0 || out->client_gone)) {
+    Complete(reader, copy, api, governed, on_complete, out);
+  }
   *reusable = parser.is_done() && parser.keep_alive() && out->error.ok();
   out->keep_alive = client_keep_alive && !out->client_gone && out->error.ok();
 }

@@ -59,6 +59,7 @@ struct ProxyFixture {
 
   // The session's events of `type`, oldest first.
   std::vector<Json> Events(const std::string& session, const std::string& type) {
+    REQUIRE(proxy->WaitRecorded());
     std::vector<Json> out;
     REQUIRE(h.store
                 ->Scan(session, 0, 1000,
@@ -139,6 +140,7 @@ TEST_CASE("proxy: each API's answer is relayed and its usage recorded and priced
                         Shapes("claude-sonnet-4-5", false)[0].body.dump(), "sk-secret-key-1234");
   REQUIRE(r.ok());
   CHECK(f.upstream.requests().back().headers["authorization"] == "Bearer sk-secret-key-1234");
+  REQUIRE(f.proxy->WaitRecorded());
   bool leaked = false;
   REQUIRE(f.h.store
               ->Scan("keys", 0, 1000,
