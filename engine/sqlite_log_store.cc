@@ -203,13 +203,15 @@ Status SqliteLogStore::Append(const std::vector<const Record*>& records) {
   // queued in one transaction, each append in its own savepoint so that one
   // conflict does not fail the others. The callers only sleep until their
   // batch is committed: no lead passes from caller to caller. When nothing
-  // is being written the caller commits its own append at once: waking the
+  // is being written and appends are not coming in batches (the last batch
+  // was of one), the caller commits its own append at once: waking the
   // writer thread and being woken by it would cost two thread switches for
-  // a batch of one.
+  // a batch of one. Under load the writer keeps the batches whole.
   Writer w(&records);
   std::unique_lock q(queue_mu_);
-  if (!writing_ && writers_.empty()) {
+  if (!writing_ && writers_.empty() && last_batch_ <= 1) {
     writing_ = true;
+    last_batch_ = 1;
     q.unlock();
     Status commit = CommitBatch({&w});
     q.lock();
@@ -248,6 +250,7 @@ void SqliteLogStore::WriteQueued() {
       writers_.pop_front();
     }
     writing_ = true;
+    last_batch_ = batch.size();
     q.unlock();
     Status commit = CommitBatch(batch);
     q.lock();

@@ -118,7 +118,8 @@ class SqliteLogStore : public LogStore {
   std::mutex queue_mu_;  // guards writers_, writing_, stop_ and each Writer's status and done
   std::condition_variable writer_cv_;
   std::deque<Writer*> writers_;
-  bool writing_ = false;  // a transaction is being committed (by the writer or a caller)
+  bool writing_ = false;   // a transaction is being committed (by the writer or a caller)
+  size_t last_batch_ = 0;  // appends in the last transaction begun
   bool stop_ = false;
   std::thread writer_thread_;
 
