@@ -60,43 +60,55 @@ int RunSessions(const SessionsOptions& o) {
   }
   Table table({"started", "session", "user", "agent", "harness", "models", "events", "cost",
                "denies", "asks", "status"});
-  // Listed first, then totalled: a store callback may not call the store.
+  bool color = UseColor(1);
+  // Page by page, so memory stays flat however many sessions match: each
+  // page is listed, then totalled (a store callback may not call the
+  // store), then written; the first page fixes the table's column widths.
+  constexpr int64_t kPage = 1000;
+  int64_t left = o.limit > 0 ? o.limit : -1;
   std::vector<SessionSummary> sessions;
-  Status listed = (*store)->ListSessions(q, [&](const SessionSummary& s) {
-    sessions.push_back(s);
-    return true;
-  });
-  if (!listed.ok()) {
-    std::cerr << "reins audit sessions: " << listed.message() << '\n';
-    return 1;
-  }
-  for (const SessionSummary& s : sessions) {
-    auto totals = (*store)->GetSessionTotals(s.id);
-    if (!totals.ok()) {
-      std::cerr << "reins audit sessions: " << totals.status().message() << '\n';
+  while (left != 0) {
+    q.limit = left > 0 ? std::min(left, kPage) : kPage;
+    sessions.clear();
+    Status listed = (*store)->ListSessions(q, [&](const SessionSummary& s) {
+      sessions.push_back(s);
+      return true;
+    });
+    if (!listed.ok()) {
+      std::cerr << "reins audit sessions: " << listed.message() << '\n';
       return 1;
     }
-    const SessionTotals& t = *totals;
-    std::string status = s.ended ? "ended" : "open";
-    if (o.source.json) {
-      Json line = {{"session", s.id},      {"started_at", FormatRfc3339(s.started_at)},
-                   {"user", s.user},       {"agent", s.agent},
-                   {"harness", s.harness}, {"models", t.models},
-                   {"events", t.events},   {"cost_usd", t.cost_usd},
-                   {"denies", t.denies},   {"asks", t.asks},
-                   {"status", status},     {"last_at", FormatRfc3339(s.last_at)}};
-      if (!s.parent.empty()) line["parent"] = s.parent;
-      std::cout << line.dump() << '\n';
-      continue;
+    for (const SessionSummary& s : sessions) {
+      auto totals = (*store)->GetSessionTotals(s.id);
+      if (!totals.ok()) {
+        std::cerr << "reins audit sessions: " << totals.status().message() << '\n';
+        return 1;
+      }
+      const SessionTotals& t = *totals;
+      std::string status = s.ended ? "ended" : "open";
+      if (o.source.json) {
+        Json line = {{"session", s.id},      {"started_at", FormatRfc3339(s.started_at)},
+                     {"user", s.user},       {"agent", s.agent},
+                     {"harness", s.harness}, {"models", t.models},
+                     {"events", t.events},   {"cost_usd", t.cost_usd},
+                     {"denies", t.denies},   {"asks", t.asks},
+                     {"status", status},     {"last_at", FormatRfc3339(s.last_at)}};
+        if (!s.parent.empty()) line["parent"] = s.parent;
+        std::cout << line.dump() << '\n';
+        continue;
+      }
+      std::string models;
+      for (const std::string& m : t.models) models += (models.empty() ? "" : ", ") + m;
+      table.AddRow(
+          {Minute(s.started_at), s.id, s.user, s.agent, s.harness, models, Thousands(t.events),
+           Money(t.cost_usd), std::to_string(t.denies), std::to_string(t.asks), status},
+          {"", "", "", "", "", "", "", "", t.denies ? "31" : "", t.asks ? "33" : "", ""});
     }
-    std::string models;
-    for (const std::string& m : t.models) models += (models.empty() ? "" : ", ") + m;
-    table.AddRow(
-        {Minute(s.started_at), s.id, s.user, s.agent, s.harness, models, Thousands(t.events),
-         Money(t.cost_usd), std::to_string(t.denies), std::to_string(t.asks), status},
-        {"", "", "", "", "", "", "", "", t.denies ? "31" : "", t.asks ? "33" : "", ""});
+    if (!o.source.json) table.Flush(std::cout, color, 40);
+    if (left > 0) left -= static_cast<int64_t>(sessions.size());
+    if (static_cast<int64_t>(sessions.size()) < q.limit) break;
+    q.after = {sessions.back().started_at, sessions.back().id};
   }
-  if (!o.source.json) table.Print(std::cout, UseColor(1), 40);
   return 0;
 }
 

@@ -38,7 +38,7 @@ void Table::AddRow(std::vector<std::string> cells, std::vector<std::string> colo
   colors_.push_back(std::move(colors));
 }
 
-void Table::Print(std::ostream& out, bool color, size_t max_width) const {
+std::vector<size_t> Table::Widths(size_t max_width) const {
   std::vector<size_t> widths(headers_.size());
   for (size_t i = 0; i < headers_.size(); ++i) widths[i] = Width(headers_[i]);
   for (const auto& row : rows_) {
@@ -46,12 +46,17 @@ void Table::Print(std::ostream& out, bool color, size_t max_width) const {
       widths[i] = std::max(widths[i], Width(Cut(row[i], max_width)));
     }
   }
+  return widths;
+}
+
+void Table::Write(std::ostream& out, bool color, size_t max_width,
+                  const std::vector<size_t>& widths, bool header) const {
   auto line = [&](const std::vector<std::string>& cells, const std::vector<std::string>* colors,
                   bool bold) {
     std::string text;
     for (size_t i = 0; i < cells.size(); ++i) {
-      std::string cell = Cut(cells[i], max_width);
       bool last = i + 1 == cells.size();
+      std::string cell = Cut(cells[i], last ? max_width : std::min(max_width, widths[i]));
       std::string pad = last ? "" : std::string(widths[i] - Width(cell) + 2, ' ');
       std::string code = bold ? "1" : (colors ? (*colors)[i] : "");
       if (color && !code.empty()) {
@@ -63,8 +68,20 @@ void Table::Print(std::ostream& out, bool color, size_t max_width) const {
     while (!text.empty() && text.back() == ' ') text.pop_back();
     out << text << '\n';
   };
-  line(headers_, nullptr, true);
+  if (header) line(headers_, nullptr, true);
   for (size_t r = 0; r < rows_.size(); ++r) line(rows_[r], &colors_[r], false);
+}
+
+void Table::Print(std::ostream& out, bool color, size_t max_width) const {
+  Write(out, color, max_width, Widths(max_width), true);
+}
+
+void Table::Flush(std::ostream& out, bool color, size_t max_width) {
+  bool first = fixed_.empty();
+  if (first) fixed_ = Widths(max_width);
+  Write(out, color, max_width, fixed_, first);
+  rows_.clear();
+  colors_.clear();
 }
 
 bool UseColor(int fd) { return isatty(fd) && std::getenv("NO_COLOR") == nullptr; }

@@ -18,10 +18,20 @@ class Table {
   // colour is used only when `color` is true.
   void Print(std::ostream& out, bool color, size_t max_width = 60) const;
 
+  // For long listings: writes the rows added so far and forgets them. The
+  // first call writes the header and fixes the column widths from the rows
+  // it has; later rows are cut to those widths.
+  void Flush(std::ostream& out, bool color, size_t max_width = 60);
+
  private:
+  std::vector<size_t> Widths(size_t max_width) const;
+  void Write(std::ostream& out, bool color, size_t max_width, const std::vector<size_t>& widths,
+             bool header) const;
+
   std::vector<std::string> headers_;
   std::vector<std::vector<std::string>> rows_;
   std::vector<std::vector<std::string>> colors_;
+  std::vector<size_t> fixed_;  // the widths Flush fixed (empty before it ran)
 };
 
 // `s` cut to `max_width` code points, ending in "..." when it was longer

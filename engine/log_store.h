@@ -56,6 +56,9 @@ struct SessionQuery {
   std::optional<bool> ended;
   std::string verdict;  // "deny" or "ask": only sessions with such a decision
   int64_t limit = 0;    // 0: no limit
+  // Set: only sessions listed after this (started_at, id), to page through
+  // a long listing (sessions are listed newest first, then by id).
+  std::optional<std::pair<TimeUs, std::string>> after;
 };
 
 // What an audit shows of one session beside its summary.

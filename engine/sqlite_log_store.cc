@@ -10,7 +10,11 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
   group_commit_ = options.group_commit;
   REINS_RETURN_IF_ERROR(
       db_.Exec("PRAGMA busy_timeout=" + std::to_string(options.busy_timeout_ms) + ";"));
-  if (!options.read_only) {
+  if (options.read_only) {
+    auto version = db_.QueryInt("PRAGMA user_version;");
+    if (!version.ok()) return version.status();
+    schema_ = *version;
+  } else {
     REINS_RETURN_IF_ERROR(db_.Exec("PRAGMA journal_mode=WAL;"));
     REINS_RETURN_IF_ERROR(db_.Exec(options.durability == Durability::kFull
                                        ? "PRAGMA synchronous=FULL;"
@@ -49,6 +53,7 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
        "WHEN parent = '' AND ?6 <> '' THEN COALESCE((SELECT root FROM sessions p WHERE p.id = "
        "?6), ?6) ELSE root END WHERE id = ?1"},
       {&end_session_, "UPDATE sessions SET ended = 1 WHERE id = ?1"},
+      {&count_events_, "UPDATE sessions SET events = events + ?2 WHERE id = ?1"},
       {&upsert_spend_,
        "INSERT INTO spend(session, day, model, user, root, cost_usd, input_tokens, output_tokens, "
        "cache_read_tokens, cache_creation_tokens, calls) SELECT ?1, ?2, ?3, s.user, s.root, ?4, "
@@ -81,6 +86,17 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
        "ON CONFLICT(user, policy, key) DO UPDATE SET value = excluded.value"},
       {&delete_user_value_, "DELETE FROM user_state WHERE user = ? AND policy = ? AND key = ?"},
       {&get_session_, std::string("SELECT ") + kSummaryColumns + " FROM sessions s WHERE id = ?"},
+      // Before schema 5 (a read-only store of an older database) the count
+      // reads the session's log.
+      {&totals_events_, schema_ >= 5
+                            ? "SELECT events FROM sessions WHERE id = ?1"
+                            : "SELECT COUNT(*) FROM events WHERE session = ?1 AND kind = 'event'"},
+      {&totals_verdicts_,
+       "SELECT type, COUNT(*) FROM events WHERE session = ?1 AND kind = 'decision' AND type IN "
+       "('deny', 'ask') GROUP BY type"},
+      {&totals_spend_,
+       "SELECT model, SUM(cost_usd) AS c FROM spend WHERE session = ?1 GROUP BY model "
+       "ORDER BY c DESC, model"},
   };
   for (auto& s : statements) {
     if (options.read_only && s.sql.rfind("SELECT", 0) != 0) continue;
@@ -148,6 +164,7 @@ Status SqliteLogStore::BackfillApprovals() {
 }
 
 Status SqliteLogStore::InsertLocked(const std::vector<const Record*>& records) {
+  int64_t events = 0;
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& r = *records[i];
     if (r.hash.empty() || r.body_text.empty()) {
@@ -180,6 +197,15 @@ Status SqliteLogStore::InsertLocked(const std::vector<const Record*>& records) {
       }
     }
     REINS_RETURN_IF_ERROR(IndexRecord(r));
+    // The session's event count, updated once per run of its records.
+    if (r.kind == RecordKind::kEvent) ++events;
+    bool run_ends = i + 1 == records.size() || records[i + 1]->session != r.session;
+    if (run_ends && events > 0) {
+      StmtScope scope(count_events_);
+      count_events_.Bind(1, r.session).Bind(2, events);
+      REINS_RETURN_IF_ERROR(count_events_.StepDone());
+      events = 0;
+    }
   }
   return Status::OK();
 }

@@ -1,6 +1,6 @@
 // The SQLite LogStore.
 //
-// On-disk format (schema version 4; PRAGMA user_version holds the version):
+// On-disk format (schema version 5; PRAGMA user_version holds the version):
 //
 //   events(session, seq, kind, type, ts, body, hash)
 //     One row per record, UNIQUE(session, seq). `kind` is the record kind,
@@ -28,6 +28,9 @@
 //   events_verdicts: a partial index of events on (session, type) holding
 //     only deny and ask decisions, so that audits count and filter a
 //     session's refusals without reading its log.                (schema 4)
+//   sessions.events: how many event records the session holds, so that
+//     listing sessions reads no log; sessions_started: sessions in listing
+//     order, (started_at DESC, id).                               (schema 5)
 //   user_state(user, policy, key, value)                       (schema 2)
 //     Policy state scoped to a user rather than a session (StateUpdate
 //     scope "user"), from state records; `value` is JSON.
@@ -39,7 +42,7 @@
 
 namespace reins::internal {
 
-const int kSchemaVersion = 4;
+const int kSchemaVersion = 5;
 
 const char* const kMigrations[] = {
     // 0 -> 1
@@ -132,6 +135,14 @@ CREATE INDEX approvals_status ON approvals(status, requested_at);
     R"sql(
 CREATE INDEX IF NOT EXISTS events_verdicts ON events(session, type)
   WHERE kind = 'decision' AND type IN ('deny', 'ask');
+)sql",
+    // 4 -> 5: each session's event count, counted once here (reading the
+    // whole log) and kept as records are appended; sessions in listing order.
+    R"sql(
+CREATE INDEX sessions_started ON sessions(started_at DESC, id);
+ALTER TABLE sessions ADD COLUMN events INTEGER NOT NULL DEFAULT 0;
+UPDATE sessions SET events =
+  (SELECT COUNT(*) FROM events e WHERE e.session = sessions.id AND e.kind = 'event');
 )sql",
 };
 

@@ -120,6 +120,9 @@ class SqliteLogStore : public LogStore {
   std::deque<Writer*> writers_;
   bool writing_ = false;   // a transaction is being committed (by the writer or a caller)
   size_t last_batch_ = 0;  // appends in the last transaction begun
+  // The database's schema: kSchemaVersion once migrated; a read-only store
+  // reads an older one as it is.
+  int64_t schema_ = kSchemaVersion;
   bool stop_ = false;
   std::thread writer_thread_;
 
@@ -127,10 +130,11 @@ class SqliteLogStore : public LogStore {
   std::mutex mu_;                 // the connection
   SqliteDb db_;
   SqliteStmt savepoint_, release_, rollback_to_, begin_, commit_, rollback_, insert_event_,
-      prev_exists_, insert_session_, update_session_start_, end_session_, upsert_spend_, scan_,
-      user_spend_, get_session_, user_of_session_, get_user_value_, put_user_value_,
-      delete_user_value_, scan_events_, insert_approval_, resolve_approval_, save_snapshot_,
-      load_snapshot_, get_approval_, set_owner_;
+      prev_exists_, insert_session_, update_session_start_, end_session_, count_events_,
+      upsert_spend_, scan_, user_spend_, get_session_, user_of_session_, get_user_value_,
+      put_user_value_, delete_user_value_, scan_events_, insert_approval_, resolve_approval_,
+      save_snapshot_, load_snapshot_, get_approval_, set_owner_, totals_events_, totals_verdicts_,
+      totals_spend_;
 };
 
 }  // namespace reins::internal

@@ -50,6 +50,7 @@ Status SqliteLogStore::ListSessions(const SessionQuery& query,
         " AND EXISTS (SELECT 1 FROM events v WHERE v.session = s.id AND v.kind = 'decision' "
         "AND v.type IN ('deny', 'ask') AND v.type = ?9)";
   }
+  if (query.after) sql += " AND (started_at < ?10 OR (started_at = ?10 AND id > ?11))";
   sql += " ORDER BY started_at DESC, id LIMIT ?7";
   auto stmt = db_.Prepare(sql);
   if (!stmt.ok()) return stmt.status();
@@ -63,6 +64,7 @@ Status SqliteLogStore::ListSessions(const SessionQuery& query,
   q.Bind(7, query.limit > 0 ? query.limit : -1);
   if (!query.owner.empty()) q.Bind(8, query.owner);
   if (!query.verdict.empty()) q.Bind(9, query.verdict);
+  if (query.after) q.Bind(10, query.after->first).Bind(11, query.after->second);
   while (true) {
     auto row = q.StepRow();
     if (!row.ok()) return row.status();
@@ -74,34 +76,34 @@ Status SqliteLogStore::ListSessions(const SessionQuery& query,
 Result<SessionTotals> SqliteLogStore::GetSessionTotals(std::string_view session) {
   std::lock_guard lock(mu_);
   SessionTotals t;
-  auto events = db_.Prepare("SELECT COUNT(*) FROM events WHERE session = ?1 AND kind = 'event'");
-  if (!events.ok()) return events.status();
-  events->Bind(1, session);
-  auto row = events->StepRow();
-  if (!row.ok()) return row.status();
-  t.events = *row ? events->ColumnInt(0) : 0;
-  auto verdicts = db_.Prepare(
-      "SELECT type, COUNT(*) FROM events WHERE session = ?1 AND kind = 'decision' AND type IN "
-      "('deny', 'ask') GROUP BY type");
-  if (!verdicts.ok()) return verdicts.status();
-  verdicts->Bind(1, session);
-  while (true) {
-    row = verdicts->StepRow();
+  {
+    StmtScope scope(totals_events_);
+    totals_events_.Bind(1, session);
+    auto row = totals_events_.StepRow();
     if (!row.ok()) return row.status();
-    if (!*row) break;
-    (verdicts->ColumnText(0) == "deny" ? t.denies : t.asks) = verdicts->ColumnInt(1);
+    t.events = *row ? totals_events_.ColumnInt(0) : 0;
   }
-  auto spend = db_.Prepare(
-      "SELECT model, SUM(cost_usd) AS c FROM spend WHERE session = ?1 GROUP BY model "
-      "ORDER BY c DESC, model");
-  if (!spend.ok()) return spend.status();
-  spend->Bind(1, session);
+  {
+    StmtScope scope(totals_verdicts_);
+    totals_verdicts_.Bind(1, session);
+    while (true) {
+      auto row = totals_verdicts_.StepRow();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      (totals_verdicts_.ColumnText(0) == "deny" ? t.denies : t.asks) =
+          totals_verdicts_.ColumnInt(1);
+    }
+  }
+  StmtScope scope(totals_spend_);
+  totals_spend_.Bind(1, session);
   while (true) {
-    row = spend->StepRow();
+    auto row = totals_spend_.StepRow();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    if (!spend->ColumnText(0).empty()) t.models.push_back(std::string(spend->ColumnText(0)));
-    t.cost_usd += spend->ColumnDouble(1);
+    if (!totals_spend_.ColumnText(0).empty()) {
+      t.models.push_back(std::string(totals_spend_.ColumnText(0)));
+    }
+    t.cost_usd += totals_spend_.ColumnDouble(1);
   }
   return t;
 }

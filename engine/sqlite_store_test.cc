@@ -121,7 +121,8 @@ TEST_CASE("a schema 2 database migrates and indexes the approvals it already hol
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
   REQUIRE(sqlite3_exec(db,
                        "DROP TABLE approvals; DROP TABLE snapshots; "
-                       "ALTER TABLE sessions DROP COLUMN owner; PRAGMA user_version=2;",
+                       "ALTER TABLE sessions DROP COLUMN owner; DROP INDEX sessions_started; "
+                       "ALTER TABLE sessions DROP COLUMN events; PRAGMA user_version=2;",
                        nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
 
@@ -132,6 +133,56 @@ TEST_CASE("a schema 2 database migrates and indexes the approvals it already hol
   auto report = store->Verify("s2");
   REQUIRE(report.ok());
   CHECK(report->ok());
+}
+
+int64_t EventCount(LogStore& store, const std::string& session) {
+  auto t = store.GetSessionTotals(session);
+  REQUIRE(t.ok());
+  return t->events;
+}
+
+TEST_CASE("each session's event count is kept, and filled in for a schema 4 database", "[log]") {
+  TempDir dir;
+  std::string path = dir.File("log.db");
+  {
+    auto store = Open(path);
+    // s1: an event and an approval record; then a second event, appended
+    // with a record of another session in the same batch.
+    REQUIRE(store->Append(AskedSession("s1", "ap-1", nullptr)).ok());
+    CHECK(EventCount(*store, "s1") == 1);
+    auto s1 = AskedSession("s1", "ap-1", nullptr);
+    std::vector<Record> batch = {
+        Next("s1", 3, RecordKind::kEvent, {{"session", "s1"}, {"type", "user_message"}},
+             s1.back().hash, kT0 + 3),
+        Next("s3", 1, RecordKind::kEvent, {{"session", "s3"}, {"type", "session_start"}},
+             kGenesisHash, kT0 + 3)};
+    batch.push_back(Next("s3", 2, RecordKind::kEvent, {{"session", "s3"}, {"type", "user_message"}},
+                         batch.back().hash, kT0 + 4));
+    REQUIRE(store->Append(batch).ok());
+    CHECK(EventCount(*store, "s1") == 2);
+    CHECK(EventCount(*store, "s3") == 2);
+  }
+  // Take the database back to schema 4, as an older reins left it.
+  sqlite3* db;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db,
+                       "DROP INDEX sessions_started; ALTER TABLE sessions DROP COLUMN events; "
+                       "PRAGMA user_version=4;",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  {
+    // A read-only store (the audit commands) counts from the log.
+    SqliteOptions ro;
+    ro.read_only = true;
+    auto store = OpenSqliteLogStore(path, ro);
+    REQUIRE(store.ok());
+    CHECK(EventCount(**store, "s1") == 2);
+    CHECK(EventCount(**store, "s3") == 2);
+  }
+  auto store = Open(path);  // migrates, counting each session's events once
+  CHECK(EventCount(*store, "s1") == 2);
+  CHECK(EventCount(*store, "s3") == 2);
+  CHECK(EventCount(*store, "nobody") == 0);
 }
 
 TEST_CASE("a session's latest state snapshot is kept and replaced", "[log]") {
