@@ -120,6 +120,7 @@ Result<std::unique_ptr<Replayer>> Replayer::Create(ReplayLayers layers, ChangeFn
   r->clock_ = std::make_unique<ManualClock>(0);
   SqliteOptions sqlite;
   sqlite.group_commit = false;  // one thread submits
+  sqlite.scratch = true;
   // "": SQLite's private temporary database, on disk and deleted on close.
   auto store = OpenSqliteLogStore("", sqlite);
   if (!store.ok()) return store.status().WithPrefix("the replay's temporary log");

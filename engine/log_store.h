@@ -195,6 +195,9 @@ struct SqliteOptions {
   // setting says either way.
   bool short_lived = false;
   int short_lived_wal_pages = 128;
+  // A throwaway log (a replay's): no journal and no syncs, so a commit only
+  // hands its pages to the file. A crash loses it, which is all it is for.
+  bool scratch = false;
 };
 
 // Opens (creating and migrating if needed) a SQLite log at `path`;
