@@ -124,16 +124,7 @@ int RunResolve(const ResolveOptions& opt) {
   if (!opt.note.empty()) body["note"] = opt.note;
   if (!opt.grant.empty()) body["grant"] = opt.grant;
   HttpClient client(ServerAddress(opt));
-  std::string id;
-  for (char c : opt.id) {
-    if (std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-_.~:", c)) {
-      id += c;
-    } else {
-      char buf[4];
-      snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
-      id += buf;
-    }
-  }
+  std::string id = PathSegment(opt.id);
   auto r = client.Request("POST", "/v1/approvals/" + id, body.dump(), *token);
   if (!r.ok() || r->status != 200) return Failed(command, r);
   Json d = r->json()["decision"];

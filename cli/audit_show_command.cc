@@ -1,7 +1,9 @@
 // `reins audit show SESSION`: a session's timeline, one row per event with
 // the verdict, the policy and reason, and the running cost; approvals with
 // who decided and how long the ask waited. `--follow` goes on printing
-// what is appended until the session ends.
+// what is appended until the session ends. With --server the records come
+// from a running server (its events API, then its live stream) instead of
+// the database.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -11,9 +13,11 @@
 #include <thread>
 
 #include "cli/audit.h"
+#include "cli/server_client.h"
 #include "cli/table.h"
 #include "engine/clock.h"
 #include "engine/record.h"
+#include "server/http_client.h"
 
 namespace reins {
 
@@ -21,6 +25,7 @@ namespace {
 
 struct ShowOptions {
   AuditSource source;
+  ClientOptions client;  // client.server set: read from that server
   std::string session;
   std::vector<std::string> types;
   bool follow = false;
@@ -253,11 +258,115 @@ class Timeline {
   bool ended_ = false;
 };
 
-int RunShow(const ShowOptions& o) {
-  auto fail = [](int code, const std::string& message) {
-    std::cerr << "reins audit show: " << message << '\n';
-    return code;
+int Fail(int code, const std::string& message) {
+  std::cerr << "reins audit show: " << message << '\n';
+  return code;
+}
+
+void PrintHeader(const ShowOptions& o, const SessionSummary& s) {
+  if (o.source.json) return;
+  std::cout << "session " << s.id << "  started " << FormatRfc3339(s.started_at).substr(0, 19)
+            << "Z" << (s.user.empty() ? "" : "  user " + s.user)
+            << (s.agent.empty() ? "" : "  agent " + s.agent)
+            << (s.harness.empty() ? "" : "  harness " + s.harness)
+            << (s.parent.empty() ? "" : "  parent " + s.parent) << "\n\n";
+}
+
+// The timeline from a server: the log page by page from its events API,
+// then (--follow) its live stream of records until the session ends.
+int RunShowRemote(const ShowOptions& o) {
+  auto token = ClientToken(o.client, "approver.token");
+  if (!token.ok()) return Fail(2, token.status().message());
+  HttpClient client(ServerAddress(o.client));
+  std::string path = "/v1/sessions/" + PathSegment(o.session);
+  auto failed = [&](const Result<HttpResult>& r) {
+    if (!r.ok()) return Fail(1, ServerAddress(o.client) + ": " + r.status().message());
+    Json e = r->json();
+    std::string message = e.is_object() && e.contains("error")
+                              ? e["error"].value("message", r->body)
+                              : r->body.substr(0, 300);
+    return Fail(r->status == 404 ? 2 : 1,
+                "the server answered " + std::to_string(r->status) + ": " + message);
   };
+  Timeline timeline(o, UseColor(1));
+  auto add = [&](const Json& j) -> Status {
+    auto r = Record::FromJson(j);
+    if (!r.ok()) return r.status().WithPrefix("a record from the server");
+    timeline.Add(*r);
+    return Status::OK();
+  };
+  bool header = false;
+  while (true) {
+    auto page = client.Request("GET", path + "/events?after=" + std::to_string(timeline.last_seq()),
+                               "", *token);
+    if (!page.ok() || page->status != 200) return failed(page);
+    const Json records = page->json().value("records", Json::array());
+    if (!header && records.empty()) {
+      return Fail(2, "no session '" + o.session + "' on " + ServerAddress(o.client));
+    }
+    if (!header) {
+      // The header from the session_start record, which opens every session.
+      SessionSummary s;
+      s.id = o.session;
+      if (!records.empty()) {
+        const Json& first = records[0];
+        const Json body = first.value("body", Json::object());
+        auto started = ParseRfc3339(first.value("ts", ""));
+        s.started_at = started.ok() ? *started : 0;
+        s.user = body.value("user", "");
+        s.agent = body.value("agent", "");
+        s.harness = body.value("harness", "");
+        s.parent = body.value("parent", "");
+      }
+      PrintHeader(o, s);
+      header = true;
+    }
+    for (const Json& j : records) {
+      Status st = add(j);
+      if (!st.ok()) return Fail(1, st.message());
+    }
+    if (records.empty()) break;
+  }
+  timeline.Flush();
+  timeline.Print(true);
+  if (!o.follow) return 0;
+  timeline.following = true;
+  std::string pending;
+  while (!timeline.ended()) {
+    auto head =
+        client.OpenStream(path + "/stream?after=" + std::to_string(timeline.last_seq()), *token);
+    if (!head.ok() || head->status != 200) return failed(head);
+    bool resume = false;
+    while (!timeline.ended() && !resume) {
+      auto chunk = client.ReadStream();
+      if (!chunk.ok()) return Fail(1, "the server's stream: " + chunk.status().message());
+      if (chunk->empty()) return Fail(1, "the server ended the stream before the session ended");
+      pending += *chunk;
+      // Server-sent events end with a blank line; a record is a "data:" line.
+      for (size_t end; (end = pending.find("\n\n")) != std::string::npos;) {
+        std::string frame = pending.substr(0, end);
+        pending.erase(0, end + 2);
+        if (frame.find("event: overflow") != std::string::npos) resume = true;
+        size_t data = frame.find("data: ");
+        if (resume || data == std::string::npos) continue;
+        Json j =
+            Json::parse(frame.substr(data + 6, frame.find('\n', data) - data - 6), nullptr, false);
+        if (!j.is_object() || !j.contains("seq")) continue;  // not a record (a keep-alive)
+        Status st = add(j);
+        if (!st.ok()) return Fail(1, st.message());
+      }
+      timeline.Print(false);
+    }
+    pending.clear();
+  }
+  timeline.Flush();
+  timeline.Print(false);
+  return 0;
+}
+
+int RunShow(const ShowOptions& o) {
+  if (!o.client.server.empty()) return RunShowRemote(o);
+  auto fail = Fail;
   auto store = OpenAuditLog(o.source);
   if (!store.ok()) {
     return fail(store.status().code() == Status::Code::kInvalidArgument ? 2 : 1,
@@ -266,14 +375,7 @@ int RunShow(const ShowOptions& o) {
   auto summary = (*store)->GetSession(o.session);
   if (!summary.ok()) return fail(1, summary.status().message());
   if (!*summary) return fail(2, "no session '" + o.session + "' in the log");
-  const SessionSummary& s = **summary;
-  if (!o.source.json) {
-    std::cout << "session " << s.id << "  started " << FormatRfc3339(s.started_at).substr(0, 19)
-              << "Z" << (s.user.empty() ? "" : "  user " + s.user)
-              << (s.agent.empty() ? "" : "  agent " + s.agent)
-              << (s.harness.empty() ? "" : "  harness " + s.harness)
-              << (s.parent.empty() ? "" : "  parent " + s.parent) << "\n\n";
-  }
+  PrintHeader(o, **summary);
   Timeline timeline(o, UseColor(1));
   auto scan = [&] {
     return (*store)->Scan(o.session, timeline.last_seq(), 0, [&](const Record& r) {
@@ -313,6 +415,12 @@ void AddAuditShowCommand(CLI::App& audit, int* exit_code) {
                   "Only these rows (event types, approval, child_cost, note, config)")
       ->delimiter(',');
   cmd->add_flag("--follow", o->follow, "Go on printing new records until the session ends");
+  cmd->add_option("--server", o->client.server,
+                  "Read the session from this server instead of a database: http://HOST:PORT "
+                  "or unix:/PATH");
+  cmd->add_option("--token-file", o->client.token_file,
+                  "With --server: a file holding an approver or admin token (default "
+                  "$REINS_TOKEN_FILE, else ~/.reins/approver.token; $REINS_TOKEN wins over both)");
   cmd->callback([o, exit_code] { *exit_code = RunShow(*o); });
 }
 

@@ -1,6 +1,9 @@
 #include "cli/server_client.h"
 
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "server/settings.h"
@@ -33,6 +36,20 @@ Result<std::string> ClientToken(const ClientOptions& o, const std::string& defau
     return Status::NotFound("no token: set REINS_TOKEN or REINS_TOKEN_FILE, or create " + file);
   }
   return token;
+}
+
+std::string PathSegment(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-_.~:", c)) {
+      out += c;
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+      out += buf;
+    }
+  }
+  return out;
 }
 
 }  // namespace reins

@@ -78,4 +78,34 @@ Json Record::ToJson() const {
           {"ts", FormatRfc3339(ts)}, {"body", body}, {"hash", hash}};
 }
 
+Result<Record> Record::FromJson(const Json& j) {
+  auto bad = [](const std::string& what) {
+    return Status::InvalidArgument("a record needs " + what);
+  };
+  if (!j.is_object()) return bad("to be a JSON object");
+  Record r;
+  auto text = [&](const char* key, std::string* out) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string()) return false;
+    *out = it->get<std::string>();
+    return true;
+  };
+  std::string kind, ts;
+  if (!text("session", &r.session)) return bad("'session' (a string)");
+  auto seq = j.find("seq");
+  if (seq == j.end() || !seq->is_number_integer()) return bad("'seq' (an integer)");
+  r.seq = seq->get<int64_t>();
+  if (!text("kind", &kind) || !RecordKindFromName(kind)) return bad("'kind' (a record kind)");
+  r.kind = *RecordKindFromName(kind);
+  if (!text("ts", &ts)) return bad("'ts' (an RFC 3339 time)");
+  auto t = ParseRfc3339(ts);
+  if (!t.ok()) return bad("'ts' (an RFC 3339 time): " + t.status().message());
+  r.ts = *t;
+  auto body = j.find("body");
+  if (body == j.end() || !body->is_object()) return bad("'body' (an object)");
+  r.body = *body;
+  if (!text("hash", &r.hash)) return bad("'hash' (a string)");
+  return r;
+}
+
 }  // namespace reins

@@ -75,6 +75,9 @@ struct Record {
 
   // The whole record as JSON (the form the API and `audit export` show).
   Json ToJson() const;
+  // The inverse of ToJson (body_text left empty). InvalidArgument naming the
+  // field that is missing or malformed.
+  static Result<Record> FromJson(const Json& j);
 };
 
 std::string ChainHash(std::string_view prev_hash, const Record& record);

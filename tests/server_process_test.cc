@@ -113,6 +113,48 @@ TEST_CASE("people list, approve and deny asks from the terminal", "[serve]") {
   CHECK(refused.err.find("HTTP 403") != std::string::npos);
 }
 
+TEST_CASE("audit show --server reads a session from a running server and follows it", "[serve]") {
+  TempDir dir;
+  WriteFile(dir.File("server.yaml"), kConfig);
+  ServeProcess serve(dir.path());
+  HttpClient c(serve.url());
+  std::string admin = serve.Token("admin");
+  Post(c, "/v1/sessions", admin, {{"id", "live"}, {"user", "eve"}});
+  Post(c, "/v1/sessions/live/events", admin, BashCall("npm install left-pad"));
+
+  auto shown = Run({ReinsBin(), "audit", "show", "live", "--server", serve.url()}, "", dir.path(),
+                   serve.Env("approver"));
+  INFO(shown.err);
+  REQUIRE(shown.exit_code == 0);
+  CHECK(shown.out.find("session live  started ") == 0);
+  CHECK(shown.out.find("user eve") != std::string::npos);
+  CHECK(shown.out.find("npm install left-pad") != std::string::npos);
+
+  BackgroundProcess follow(
+      {ReinsBin(), "audit", "show", "live", "--server", serve.url(), "--follow", "--json"},
+      dir.File("follow.log"), dir.path(), serve.Env("approver"));
+  REQUIRE(follow.WaitForOutput("npm install left-pad", std::chrono::seconds(10)));
+  Post(c, "/v1/sessions/live/events", admin, BashCall("git push"));
+  CHECK(follow.WaitForOutput("\"verdict\":\"ask\"", std::chrono::seconds(10)));
+  Post(c, "/v1/sessions/live/events", admin, {{"type", "session_end"}});
+  CHECK(follow.WaitFor(std::chrono::seconds(10)) == 0);
+  CHECK(follow.Output().find("git push") != std::string::npos);
+  CHECK(follow.Output().find("session_end") != std::string::npos);
+
+  // Reading the log is for approvers and admins: an agent's token is refused.
+  auto created = Run({ReinsBin(), "token", "create", "--role", "agent", "--name", "bot",
+                      "--token-dir", dir.File("tokens")});
+  REQUIRE(created.exit_code == 0);
+  std::string agent = created.out.substr(0, created.out.find('\n'));
+  auto refused = Run({ReinsBin(), "audit", "show", "live", "--server", serve.url()}, "", dir.path(),
+                     {{"REINS_TOKEN", agent}});
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("403") != std::string::npos);
+  auto missing = Run({ReinsBin(), "audit", "show", "nope", "--server", serve.url()}, "", dir.path(),
+                     serve.Env("approver"));
+  CHECK(missing.exit_code == 2);
+}
+
 TEST_CASE("a server killed under load loses nothing it acknowledged", "[serve][crash]") {
   TempDir dir;
   WriteFile(dir.File("server.yaml"), kConfig);
