@@ -196,7 +196,7 @@ TEST_CASE("proxy: a secret is redacted everywhere in the request before it leave
                  {{"role", "user"}, {"content", "Now use " + key + " to list buckets."}}}}};
   CHECK(f.Post("pii", "/v1/messages", body).status == 200);
   REQUIRE(f.upstream.requests().size() == 1);
-  const std::string& sent = f.upstream.requests()[0].body;
+  std::string sent = f.upstream.requests()[0].body;  // requests() is a copy
   CHECK(sent.find(key) == std::string::npos);
   CHECK(sent.find("REDACTED") != std::string::npos);
   CHECK(sent.find("remember it.") != std::string::npos);
