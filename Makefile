@@ -2,10 +2,14 @@
 #   make deps        install missing Debian packages (idempotent; root or sudo) and
 #                    the harness CLIs of tests/e2e from npm
 #   make             build (RelWithDebInfo: -O2 -g), ccache when present
-#   make test        deps + build + every test through ctest
+#   make test        deps + build + every test through ctest + 10 s of each fuzz target
 #   make run         deps + build + reins serve on the examples (var/ holds log and tokens)
 #   make demo        deps + build + the example sessions through `reins eval`
 #   make bench       deps + build + benchmarks (figures as `name value unit` lines)
+#   make soak        deps + build + an hour of steady load on reins serve, RSS each
+#                    minute (SOAK_MINUTES, SOAK_RATE)
+#   make fuzz        deps + the libFuzzer targets (tests/fuzz/) built with clang in build-fuzz/,
+#                    each run for FUZZ_SECONDS (600); `make fuzz-smoke`: 10 seconds each
 #   make SAN=1 ...   the same in an ASan+UBSan build (build-san/)
 #   make format      clang-format every source file
 
@@ -21,7 +25,8 @@ endif
 # Debian packages the build and tests need. `make deps` installs what is missing.
 DEB_PACKAGES := build-essential cmake pkg-config ccache sqlite3 curl jq time \
   liblua5.4-dev libre2-dev libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev \
-  libboost-dev catch2 libcli11-dev libssl-dev libbenchmark-dev
+  libboost-dev catch2 libcli11-dev libssl-dev libbenchmark-dev gnuplot-nox \
+  clang-14 libclang-rt-14-dev
 
 E2E_DIR := tests/e2e
 
@@ -30,7 +35,7 @@ ifneq ($(CCACHE),)
 CMAKE_FLAGS += -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
 endif
 
-.PHONY: all build deps test run demo bench format clean
+.PHONY: all build deps test run demo bench soak format clean
 
 all: build
 
@@ -60,6 +65,10 @@ build: $(BUILD_DIR)/CMakeCache.txt
 test: deps
 	$(MAKE) build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+ifeq ($(SAN),0)
+	@# A short run of every fuzz target (its own clang build, ASan+UBSan).
+	$(MAKE) fuzz-smoke
+endif
 
 # The server on the examples (examples/server.yaml): log and tokens under var/.
 run: deps
@@ -74,6 +83,36 @@ demo: deps
 bench: deps
 	$(MAKE) build
 	./bench/run.sh $(BUILD_DIR)
+
+SOAK_MINUTES ?= 60
+SOAK_RATE ?= 1000
+soak: deps
+	$(MAKE) build
+	./bench/soak.sh $(BUILD_DIR) $(SOAK_MINUTES) $(SOAK_RATE)
+
+# libFuzzer targets (tests/fuzz/README.md): their own clang build, never the
+# g++ one. Runs one target at a time; crashes land in build-fuzz/fuzz-work/.
+FUZZ_DIR := build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREINS_FUZZ=ON
+ifneq ($(CCACHE),)
+FUZZ_CMAKE_FLAGS += -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
+endif
+.PHONY: fuzz fuzz-smoke fuzz-build
+
+$(FUZZ_DIR)/CMakeCache.txt:
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) $(FUZZ_CMAKE_FLAGS)
+
+fuzz-build: $(FUZZ_DIR)/CMakeCache.txt
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+
+fuzz: deps
+	$(MAKE) fuzz-build
+	./tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+fuzz-smoke: deps
+	$(MAKE) fuzz-build
+	./tests/fuzz/run.sh $(FUZZ_DIR) 10
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -4,7 +4,8 @@
 //   http_load [--seconds 3] [--warmup 0.5] [--connections 1,4,64,256]
 //             [--repetitions 1] [--rate EVENTS_PER_S] [--config FILE]
 //             [--group-commit both|on|off] [--client async|threads]
-//             [--client-threads 1] [--io-threads 0]
+//             [--client-threads 1] [--io-threads 0] [--session-events N]
+//             [--idle-connections N] [--server URL --token-file FILE]
 //
 // For each group-commit mode it starts the real server in this process
 // (reins::Server on 127.0.0.1:0, a fresh SQLite file and token directory in a
@@ -26,6 +27,15 @@
 // and at the end `http_errors N requests`: responses that are not 200 (201
 // for a session's creation), verdicts other than allow/deny/ask/modify, and
 // broken connections. It exits 1 when errors exceed 0.1% of the requests.
+//
+// --session-events N moves each connection to a new session every N events.
+// --idle-connections N opens N more connections that never send anything (or
+// only half a request's headers, one in fifty) and holds them through every
+// level: the figures then say how the server answers its clients beside a
+// crowd of idle or hostile connections. --server runs the levels against a
+// running `reins serve` (with an admin token from FILE) instead of one in
+// this process: its figures are labelled http_ext_..., and the server's CPU
+// is not measured.
 //
 // Client and server share the machine's cores, so the client's own CPU time
 // is measured (client_cpu, a share of all cores) and kept small: by default
@@ -51,6 +61,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -59,6 +70,7 @@
 #include "engine/config.h"
 #include "scripts/lua_loader.h"
 #include "server/http_client.h"
+#include "server/http_server.h"
 #include "server/server.h"
 
 namespace reins::bench {
@@ -78,6 +90,9 @@ struct Options {
   std::string client = "async";
   int client_threads = 1;
   int io_threads = 0;
+  int64_t session_events = 0;
+  int idle_connections = 0;
+  std::string server_url, token_file;
 };
 
 double CpuSeconds(clockid_t clock) {
@@ -144,18 +159,23 @@ struct LevelResult {
   std::string first_error;
 };
 
-LevelResult RunLevel(const Options& o, const Server& server, const std::string& token,
-                     const std::string& name, int n) {
+// The server a sweep runs against.
+struct Target {
+  std::string url, token;
+  int port = 0;
+  bool in_process = true;  // its CPU time is this process's, less the client's
+};
+
+LevelResult RunLevel(const Options& o, const Target& server, const std::string& name, int n) {
   Level level;
-  level.port = server.port();
-  level.url = server.url();
-  level.token = token;
+  level.port = server.port;
+  level.url = server.url;
+  level.token = server.token;
+  level.session_events = o.session_events;
   if (o.rate > 0) level.interval = std::chrono::nanoseconds(static_cast<int64_t>(n * 1e9 / o.rate));
   level.conns.resize(n);
-  for (int i = 0; i < n; ++i) {
-    level.conns[i].session = name + "-" + std::to_string(i);
-    level.conns[i].target = "/v1/sessions/" + level.conns[i].session + "/events";
-  }
+  for (int i = 0; i < n; ++i) level.conns[i].name = name + "-" + std::to_string(i);
+  const std::string& token = server.token;
   asio::io_context io;
   std::vector<std::thread> threads;
   if (o.client == "async") {
@@ -201,7 +221,7 @@ LevelResult RunLevel(const Options& o, const Server& server, const std::string& 
   r.p99_ms = pct(0.99);
   double client = client1 - client0;
   // The main thread sleeps; everything else this process spent is the server's.
-  if (!all.empty())
+  if (!all.empty() && server.in_process)
     r.server_cpu_us = (process1 - process0 - client) / static_cast<double>(all.size()) * 1e6;
   double all_cores = wall * std::thread::hardware_concurrency();
   r.client_cpu_pct = client / all_cores * 100;
@@ -263,6 +283,61 @@ std::string ReadToken(const std::string& path) {
   return token;
 }
 
+// Connections that only take up room: opened before the levels and held
+// through them. One in fifty sends half a request's headers (slow loris).
+class IdleCrowd {
+ public:
+  IdleCrowd(int port, int n) {
+    asio::ip::tcp::endpoint server(asio::ip::make_address("127.0.0.1"),
+                                   static_cast<uint16_t>(port));
+    sockets_.reserve(n);
+    for (int i = 0; i < n; ++i) {
+      asio::ip::tcp::socket s(io_);
+      boost::system::error_code ec;
+      s.connect(server, ec);
+      if (!ec && i % 50 == 49) asio::write(s, asio::buffer(std::string("GET / HTTP/1.1\r\n")), ec);
+      if (ec) {
+        fprintf(stderr, "http_load: idle connection %d: %s\n", i, ec.message().c_str());
+        break;
+      }
+      sockets_.push_back(std::move(s));
+    }
+  }
+  size_t size() const { return sockets_.size(); }
+
+ private:
+  asio::io_context io_;
+  std::vector<asio::ip::tcp::socket> sockets_;
+};
+
+void PrintHeader() {
+  printf("%6s %12s %8s %8s %14s %10s %10s %10s %10s %10s  %s\n", "conns", "decisions/s", "p50 ms",
+         "p99 ms", "server us/dec", "client cpu", "other cpu", "eval us", "append us", "handler us",
+         "verdicts allow/deny/ask/modify");
+}
+
+// Every level against `target`, beside the idle crowd if asked for one.
+void SweepLevels(const Options& o, const Target& target, const std::string& mode,
+                 std::vector<LevelResult>* results) {
+  std::unique_ptr<IdleCrowd> crowd;
+  if (o.idle_connections > 0) {
+    crowd = std::make_unique<IdleCrowd>(target.port, o.idle_connections);
+    printf("== %zu idle connections held open\n", crowd->size());
+  }
+  PrintHeader();
+  for (int n : o.connections) {
+    std::vector<LevelResult> runs;
+    for (int rep = 0; rep < o.repetitions; ++rep) {
+      std::string name = "load-" + mode + "-" + std::to_string(getpid()) + "-c" +
+                         std::to_string(n) + "-r" + std::to_string(rep);
+      runs.push_back(RunLevel(o, target, name, n));
+      PrintRow(std::to_string(n).c_str(), runs.back());
+    }
+    results->push_back(Median(runs));
+    if (o.repetitions > 1) PrintRow("median", results->back());
+  }
+}
+
 // Runs the sweep against a server on `dir`; returns false when it cannot
 // start.
 bool Sweep(const Options& o, const PolicyRegistry& registry, bool group_commit,
@@ -281,25 +356,14 @@ bool Sweep(const Options& o, const PolicyRegistry& registry, bool group_commit,
     fprintf(stderr, "http_load: cannot start the server: %s\n", server.status().ToString().c_str());
     return false;
   }
-  std::string token = ReadToken((*server)->token_dir() + "/admin.token");
-  if (token.empty()) {
+  Target target{(*server)->url(), ReadToken((*server)->token_dir() + "/admin.token"),
+                (*server)->port(), true};
+  if (target.token.empty()) {
     fprintf(stderr, "http_load: no admin token in %s\n", (*server)->token_dir().c_str());
     return false;
   }
-  printf("== group commit %s: %s\n", group_commit ? "on" : "off", (*server)->url().c_str());
-  printf("%6s %12s %8s %8s %14s %10s %10s %10s %10s %10s  %s\n", "conns", "decisions/s", "p50 ms",
-         "p99 ms", "server us/dec", "client cpu", "other cpu", "eval us", "append us", "handler us",
-         "verdicts allow/deny/ask/modify");
-  for (int n : o.connections) {
-    std::vector<LevelResult> runs;
-    for (int rep = 0; rep < o.repetitions; ++rep) {
-      std::string name = "load-" + mode + "-c" + std::to_string(n) + "-r" + std::to_string(rep);
-      runs.push_back(RunLevel(o, **server, token, name, n));
-      PrintRow(std::to_string(n).c_str(), runs.back());
-    }
-    results->push_back(Median(runs));
-    if (o.repetitions > 1) PrintRow("median", results->back());
-  }
+  printf("== group commit %s: %s\n", group_commit ? "on" : "off", target.url.c_str());
+  SweepLevels(o, target, mode, results);
   (*server)->Shutdown();
   return true;
 }
@@ -339,7 +403,21 @@ int Main(int argc, char** argv) {
   app.add_option("--client-threads", o.client_threads, "Threads running the async client")
       ->check(CLI::Range(1, 64));
   app.add_option("--io-threads", o.io_threads, "Server I/O threads (0: one per core)");
+  app.add_option("--session-events", o.session_events,
+                 "Events per session: each connection then moves to a new session")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--idle-connections", o.idle_connections,
+                 "Connections held open, sending nothing, through every level")
+      ->check(CLI::Range(0, 100000));
+  auto* server_opt = app.add_option(
+      "--server", o.server_url, "A running reins serve (http://127.0.0.1:PORT) to load instead");
+  app.add_option("--token-file", o.token_file, "Its admin token")
+      ->check(CLI::ExistingFile)
+      ->needs(server_opt);
+  server_opt->needs("--token-file");
   CLI11_PARSE(app, argc, argv);
+  // Each idle connection takes a descriptor here (and one in the server).
+  RaiseDescriptorLimit();
   if (o.rate > 0 && o.client != "async") {
     fprintf(stderr, "http_load: --rate needs --client async\n");
     return 2;
@@ -375,12 +453,27 @@ int Main(int argc, char** argv) {
       o.repetitions);
 
   std::vector<std::pair<std::string, std::vector<LevelResult>>> modes;
+  if (!o.server_url.empty()) {
+    size_t colon = o.server_url.rfind(':');
+    Target target{o.server_url, ReadToken(o.token_file),
+                  colon == std::string::npos ? 0 : std::atoi(o.server_url.c_str() + colon + 1),
+                  false};
+    if (target.port <= 0 || o.server_url.rfind("http://", 0) != 0) {
+      fprintf(stderr, "http_load: --server needs http://HOST:PORT\n");
+      return 2;
+    }
+    printf("== %s\n", o.server_url.c_str());
+    modes.emplace_back("ext", std::vector<LevelResult>());
+    SweepLevels(o, target, "ext", &modes.back().second);
+  }
   for (bool gc : {true, false}) {
+    if (!o.server_url.empty()) break;
     if (o.group_commit != "both" && o.group_commit != (gc ? "on" : "off")) continue;
     modes.emplace_back(gc ? "gc_on" : "gc_off", std::vector<LevelResult>());
     if (!RunMode(o, registry, gc, &modes.back().second)) return 1;
   }
   std::string rate = o.rate > 0 ? "rate" + std::to_string(static_cast<int64_t>(o.rate)) + "_" : "";
+  if (o.idle_connections > 0) rate += "idle" + std::to_string(o.idle_connections) + "_";
   int64_t requests = 0, errors_total = 0;
   for (const auto& [mode, results] : modes) {
     for (const LevelResult& r : results) {

@@ -47,7 +47,9 @@ asio::awaitable<http::response<http::string_body>> Exchange(tcp::socket& socket,
 
 }  // namespace
 
-std::string Conn::CreateBody() const {
+std::string Conn::NextSession() {
+  session = name + "-" + std::to_string(++sessions);
+  target = "/v1/sessions/" + session + "/events";
   return R"({"id":")" + session +
          R"(","user":"bench","agent":"coder","harness":"claude-code",)"
          R"("model":"claude-sonnet-4-5"})";
@@ -109,17 +111,20 @@ asio::awaitable<void> DriveAsync(Level& level, Conn& c) {
     c.Fail("connect: " + ec.message());
     co_return;
   }
-  auto created =
-      co_await Exchange(socket, buffer, Post("/v1/sessions", c.CreateBody(), level.token), ec);
-  if (ec || created.result_int() != 201) {
-    c.Fail("creating the session: " + (ec ? ec.message() : created.body()));
-    co_return;
-  }
   asio::steady_timer timer(socket.get_executor());
   // Connections start their schedules spread over one interval.
   auto due = Clock::now() +
              level.interval * (&c - level.conns.data()) / static_cast<int64_t>(level.conns.size());
   while (level.phase.load(std::memory_order_relaxed) != kStop) {
+    if (c.sessions == 0 || (level.session_events > 0 && c.sent % level.session_events == 0 &&
+                            c.sent / level.session_events == c.sessions)) {
+      auto created =
+          co_await Exchange(socket, buffer, Post("/v1/sessions", c.NextSession(), level.token), ec);
+      if (ec || created.result_int() != 201) {
+        c.Fail("creating the session: " + (ec ? ec.message() : created.body()));
+        co_return;
+      }
+    }
     auto req = Post(c.target, c.NextEvent(), level.token);
     auto start = Clock::now();
     if (level.interval.count() > 0) {
@@ -144,7 +149,7 @@ asio::awaitable<void> DriveAsync(Level& level, Conn& c) {
 
 void DriveBlocking(Level& level, Conn& c) {
   HttpClient client(level.url);
-  auto created = client.Request("POST", "/v1/sessions", c.CreateBody(), level.token);
+  auto created = client.Request("POST", "/v1/sessions", c.NextSession(), level.token);
   if (!created.ok() || created->status != 201) {
     return c.Fail("creating the session: " +
                   (created.ok() ? created->body : created.status().ToString()));

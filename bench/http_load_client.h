@@ -27,14 +27,16 @@ inline constexpr const char* kVerdicts[] = {"allow", "deny", "ask", "modify"};
 // One connection: its session, the events it sends and what came back. Only
 // its own driver touches it until the level ends.
 struct Conn {
+  std::string name;             // sessions are NAME-1, NAME-2, ...
   std::string session, target;  // target: /v1/sessions/ID/events
-  int64_t sent = 0, requests = 0, errors = 0;
+  int64_t sessions = 0, sent = 0, requests = 0, errors = 0;
   std::array<int64_t, 4> verdicts{};
   std::vector<int64_t> latencies_ns;  // of requests completed while measuring
   std::string first_error;
 
-  // The body of POST /v1/sessions that starts the session.
-  std::string CreateBody() const;
+  // Names the connection's next session; returns the body of POST
+  // /v1/sessions that starts it.
+  std::string NextSession();
   // The next event of a coding agent's turn (see the .cc).
   std::string NextEvent();
   // Counts a request that failed (an error status, a bad answer, a broken
@@ -54,6 +56,9 @@ struct Level {
   // loop) and a request's latency counts from when it was due, so a slow
   // answer also delays, and is charged to, the ones behind it.
   std::chrono::nanoseconds interval{0};
+  // With a count, a connection moves to a new session after that many
+  // events, as agents' sessions come and go (a soak's steady state).
+  int64_t session_events = 0;
   std::vector<Conn> conns;
 };
 

@@ -8,6 +8,8 @@ cd "$here/.."
 echo "== machine: $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "== commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 "$build/bench/engine_bench" --benchmark_min_time=0.5 | tee "$build/engine_bench.out"
+# Per policy set and event type, append by durability, 10,000 live sessions.
+"$build/bench/engine_matrix" | tee "$build/engine_matrix.out"
 "$build/bench/lua_bench" --benchmark_min_time=0.5 | tee "$build/lua_bench.out"
 "$build/bench/eval_throughput" "$build/cli/reins" 100000 | tee "$build/eval_throughput.out"
 # A hook process per tool call: embedded, through the server's Unix socket,
@@ -24,7 +26,10 @@ echo "== commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 # reins audit verify --all on a generated log of a million records
 # (bench/audit_bench.sh; docs/benchmarks.md has the 10-million figures).
 "$here/audit_bench.sh" "$build" 1000000 | tee "$build/audit_bench.out"
+# The chart of latency against connections (docs/benchmarks.md shows one).
+"$here/chart.sh" "$build/http_load.out" "$build/latency-vs-connections.png"
 echo "== figures"
-grep -E '^[A-Za-z_0-9]+ [0-9.e+-]+ [^ ]+$' "$build/engine_bench.out" "$build/lua_bench.out" \
+grep -E '^[A-Za-z_0-9]+ [0-9.e+-]+ [^ ]+$' "$build/engine_bench.out" "$build/engine_matrix.out" \
+  "$build/lua_bench.out" \
   "$build/eval_throughput.out" "$build/hook_latency.out" "$build/http_load.out" \
   "$build/proxy_latency.out" "$build/audit_bench.out" | cut -d: -f2

@@ -121,7 +121,10 @@ int RunVerify(const VerifyOptions& opt) {
   auto store = OpenAuditLog(opt.source);
   if (!store.ok()) {
     std::cerr << "reins audit verify: " << store.status().message() << '\n';
-    return 2;
+    // A file that is there but cannot be read (damaged, not SQLite) fails
+    // the verification; only a log that is missing is bad input.
+    Status::Code code = store.status().code();
+    return code == Status::Code::kNotFound || code == Status::Code::kInvalidArgument ? 2 : 1;
   }
   store->reset();
   std::string path = *AuditLogPath(opt.source);

@@ -246,7 +246,8 @@ int RunReplay(const ReplayOptions& opt) {
     auto log = OpenAuditLog(opt.source);
     if (!log.ok()) {
       std::cerr << "reins replay: " << log.status().message() << '\n';
-      return log.status().code() == Status::Code::kIOError ? 1 : 2;
+      Status::Code code = log.status().code();
+      return code == Status::Code::kIOError || code == Status::Code::kUnavailable ? 1 : 2;
     }
     auto sessions = SelectReplaySessions(log->get(), opt.session_id, opt.all, since);
     if (!sessions.ok()) {

@@ -1,9 +1,11 @@
 // reins serve: the HTTP server (docs/api.md).
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/setup.h"
+#include "server/http_server.h"
 #include "server/server.h"
 
 namespace reins {
@@ -16,6 +18,11 @@ struct ServeCommandOptions {
 };
 
 int RunServe(const ServeCommandOptions& opt) {
+  RaiseDescriptorLimit();
+  // Past a file size limit (ulimit -f) a write would kill the server with
+  // SIGXFSZ; ignored, it fails with EFBIG and the append is refused as
+  // "storage full" (HTTP 507) while reads go on.
+  std::signal(SIGXFSZ, SIG_IGN);
   ServeOptions o;
   o.registry = &DefaultRegistry();
   o.config_path = opt.config;

@@ -12,6 +12,26 @@ std::string CanonicalJson(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+namespace {
+// Thrown from the parser's callback to stop at the first level too deep.
+struct TooDeep {};
+}  // namespace
+
+Result<Json> ParseJsonBounded(std::string_view text, int max_depth) {
+  try {
+    Json::parser_callback_t guard = [max_depth](int depth, Json::parse_event_t, Json&) {
+      if (depth > max_depth) throw TooDeep{};
+      return true;
+    };
+    return Json::parse(text.begin(), text.end(), guard);
+  } catch (const TooDeep&) {
+    return Status::InvalidArgument("JSON nests deeper than " + std::to_string(max_depth) +
+                                   " levels");
+  } catch (const Json::exception& e) {
+    return Status::InvalidArgument(std::string("malformed JSON: ") + e.what());
+  }
+}
+
 Sha256::Sha256() : ctx_(new SHA256_CTX) { SHA256_Init(static_cast<SHA256_CTX*>(ctx_)); }
 
 Sha256::~Sha256() { delete static_cast<SHA256_CTX*>(ctx_); }

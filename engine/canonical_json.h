@@ -11,11 +11,21 @@
 #include <string>
 #include <string_view>
 
+#include "engine/status.h"
+
 namespace reins {
 
 using Json = nlohmann::json;
 
 std::string CanonicalJson(const Json& value);
+
+// Parses JSON text from outside (a request body, a hook's input, an event)
+// that nests objects and arrays at most `max_depth` levels deep. Deeper text
+// is refused, not parsed: serializing, hashing and walking a value recurse,
+// and a hostile megabyte of '[' would exhaust the stack. Errors are
+// InvalidArgument: "malformed JSON: ..." (with the parser's line and column)
+// or "JSON nests deeper than N levels".
+Result<Json> ParseJsonBounded(std::string_view text, int max_depth);
 
 // Lowercase hex SHA-256 of bytes.
 std::string Sha256Hex(std::string_view bytes);

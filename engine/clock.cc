@@ -9,6 +9,12 @@ namespace reins {
 namespace {
 
 constexpr TimeUs kUsPerSecond = 1000000;
+// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: what four-digit years hold.
+constexpr int64_t kMinSeconds = -62167219200;
+constexpr int64_t kMaxSeconds = 253402300799;
+// The longest duration: 1e10 seconds (about 317 years), the bound on a
+// timeout given as a number of seconds (config_entry.cc).
+constexpr TimeUs kMaxDuration = 10'000'000'000LL * kUsPerSecond;
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
@@ -121,6 +127,9 @@ Result<TimeUs> ParseRfc3339(std::string_view text) {
   if (second == 60) second = 59;  // leap second: clamp, we do not model them
   int64_t days = DaysFromCivil(year, month, day);
   int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+  // An offset can carry a time past year 0000 or 9999, which FormatRfc3339
+  // (four-digit years) cannot write back: the log would record another time.
+  if (secs < kMinSeconds || secs > kMaxSeconds) return bad("outside years 0000 to 9999 in UTC");
   return secs * kUsPerSecond + frac;
 }
 
@@ -200,7 +209,13 @@ Result<TimeUs> ParseDuration(std::string_view text) {
     }
     ++pos;
     any_unit = true;
-    total += n * unit * kUsPerSecond;
+    total += n * unit * kUsPerSecond;  // each part fits (n <= 1e8, unit <= 1 day)
+    // Their sum may not, nor a time plus the sum (a deadline): bounded as a
+    // timeout given in seconds is.
+    if (total > kMaxDuration) {
+      return Status::InvalidArgument("duration '" + std::string(text) + "' is longer than " +
+                                     std::to_string(kMaxDuration / kUsPerSecond) + " seconds");
+    }
   }
   return total;
 }

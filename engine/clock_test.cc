@@ -40,3 +40,32 @@ TEST_CASE("durations accept units and bare seconds", "[clock]") {
   CHECK(*ParseDuration("3600") == 3600LL * 1000000);
   for (const char* bad : {"", "h", "10x", "1h30", "-5m"}) CHECK_FALSE(ParseDuration(bad).ok());
 }
+
+// Found by tests/fuzz (fuzz_event_json): an offset moved these past the
+// years FormatRfc3339 writes, so the log recorded another time.
+TEST_CASE("timestamps outside years 0000 to 9999 in UTC are rejected", "[clock][fuzz]") {
+  for (const char* bad : {"0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"}) {
+    auto r = ParseRfc3339(bad);
+    INFO(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("outside years 0000 to 9999") != std::string::npos);
+  }
+  for (const char* edge : {"0000-01-01T00:00:00.000000Z", "9999-12-31T23:59:59.999999Z"}) {
+    CHECK(FormatRfc3339(*ParseRfc3339(edge)) == edge);
+  }
+  CHECK(FormatRfc3339(*ParseRfc3339("0000-01-01T01:00:00+01:00")) == "0000-01-01T00:00:00.000000Z");
+}
+
+// Found by tests/fuzz (fuzz_config_yaml, UBSan): parts that fit one by one
+// overflowed their sum ("ask_timeout: 99999999d99999999d"), and a deadline
+// (an event's time plus the timeout) could overflow too.
+TEST_CASE("durations too long for the clock are rejected", "[clock][fuzz]") {
+  for (const char* bad : {"99999999d99999999d", "99999999d", "115741d", "100000d15741d"}) {
+    auto d = ParseDuration(bad);
+    INFO(bad);
+    REQUIRE_FALSE(d.ok());
+    CHECK(d.status().message().find("is longer than 10000000000 seconds") != std::string::npos);
+  }
+  CHECK(*ParseDuration("115740d") == 115740LL * 86400 * 1000000);
+  CHECK(*ParseDuration("100000d15740d") == 115740LL * 86400 * 1000000);
+}

@@ -1,12 +1,13 @@
 // Policy entries of a configuration layer: `NAME: {use: ..., with: ...}`.
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
-#include <sstream>
 
 #include "engine/config_internal.h"
 #include "engine/yaml_json.h"
@@ -26,15 +27,73 @@ std::string ResolvePath(const std::string& base_dir, const std::string& path) {
 }
 
 Result<std::string> ReadFile(const std::string& path) {
+  // A directory opens as a stream that reads nothing: taken for an empty
+  // file, a configuration replaced by one would reload as "no policies".
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    return Status::InvalidArgument("cannot read " + path + ": it is a directory, not a file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) return Status::IOError("cannot read " + path + ": " + std::strerror(errno));
+  return text;
 }
+
+namespace {
+
+// Offset of the first byte that is not well-formed UTF-8 (RFC 3629: no
+// overlong forms, surrogates or code points past U+10FFFF), or npos.
+size_t InvalidUtf8At(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t more;                         // continuation bytes
+    unsigned char lo = 0x80, hi = 0xBF;  // range of the first of them
+    if (c >= 0xC2 && c <= 0xDF) {
+      more = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      more = 2;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      more = 3;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
+    } else {
+      return i;
+    }
+    for (size_t k = 1; k <= more; ++k) {
+      if (i + k >= s.size()) return i;
+      unsigned char b = static_cast<unsigned char>(s[i + k]);
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return i;
+    }
+    i += more + 1;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
 
 std::optional<YAML::Node> LoadYaml(std::string_view text, const std::string& source,
                                    std::vector<ConfigError>* errors) {
+  // yaml-cpp passes any bytes through, but names and values end up in JSON
+  // (decisions, API answers, hook output), whose writer throws on invalid
+  // UTF-8: refused here, where the error can say where.
+  if (size_t at = InvalidUtf8At(text); at != std::string_view::npos) {
+    std::string_view before = text.substr(0, at);
+    size_t newline = before.rfind('\n');
+    int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+    int column = static_cast<int>(newline == std::string_view::npos ? at : at - newline - 1) + 1;
+    char byte[8];
+    snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[at]));
+    errors->push_back({source, line, column, std::string("invalid UTF-8 (byte ") + byte + ")"});
+    return std::nullopt;
+  }
   try {
     return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {

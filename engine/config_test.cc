@@ -313,3 +313,25 @@ TEST_CASE("API layers are JSON, name only registered types, and say which field 
   REQUIRE(f.errors.size() == 1);
   CHECK(f.errors[0].field == "policies.p.on_error");
 }
+
+// Found by tests/fuzz (fuzz_config_yaml): yaml-cpp passes invalid UTF-8
+// through; such a policy name loaded, then `reins eval` aborted writing the
+// decision (nlohmann's writer throws on it).
+TEST_CASE("YAML that is not UTF-8 is refused with its position", "[config][fuzz]") {
+  Fixture f;
+  CHECK_FALSE(f.Server("policies:\n  \"n\xaa\":\n    use: scripted\n").ok());
+  CHECK(f.Errors() == "server.yaml:2:5: invalid UTF-8 (byte 0xAA)\n");
+  // Overlong forms and surrogates are not UTF-8 either; escapes are.
+  CHECK_FALSE(f.Server("policies: {}\n# \xc0\xaf\n").ok());
+  CHECK(f.Errors() == "server.yaml:2:3: invalid UTF-8 (byte 0xC0)\n");
+  CHECK_FALSE(f.Server("# \xed\xa0\x80\n").ok());
+  CHECK(f.Errors() == "server.yaml:1:3: invalid UTF-8 (byte 0xED)\n");
+  // Escapes and well-formed multi-byte text load, and write out as JSON.
+  auto ok = f.Server(
+      "# caf\xc3\xa9 \xf0\x9f\x98\x80\npolicies:\n  \"\\xe9t\xc3\xa9\": {use: scripted}\n");
+  INFO(f.Errors());
+  REQUIRE(ok.ok());
+  auto set = PolicySet::Compose(nullptr, nullptr, &ok->policies);
+  REQUIRE(set.ok());
+  CHECK((*set)->ToJson().dump().find("\xc3\xa9t\xc3\xa9") != std::string::npos);
+}

@@ -141,6 +141,10 @@ class Engine {
   // A copy of a session's current state (loaded from the log if needed).
   Result<SessionState> State(const std::string& session);
 
+  // How many sessions' states are in memory now (at most
+  // max_cached_sessions beyond those in use).
+  size_t CachedSessions();
+
   // Folds a session's log from an empty state.
   static Result<SessionState> Fold(LogStore* store, const std::string& session);
 
@@ -175,6 +179,7 @@ class Engine {
 
   std::mutex mu_;  // guards slots_, default_policies_ and resolver_
   std::unordered_map<std::string, std::shared_ptr<Slot>> slots_;
+  uint64_t use_clock_ = 0;  // counts lookups: the slots' recency order
   std::shared_ptr<const PolicySet> default_policies_;
   PolicyResolver resolver_;
   std::atomic<uint64_t> policy_generation_{1};

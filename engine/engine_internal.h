@@ -18,6 +18,7 @@ struct Engine::Slot {
   uint64_t resolved_generation = 0;
   int64_t resolved_config_seq = -1;
   int64_t snapshot_seq = 0;  // seq of the last snapshot saved or loaded
+  uint64_t last_used = 0;    // Engine::use_clock_ when last looked up; guarded by Engine::mu_
 };
 
 // Records being built for one session during a Submit: a cursor over the

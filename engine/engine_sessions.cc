@@ -73,18 +73,36 @@ Result<std::shared_ptr<const PolicySet>> Engine::PoliciesFor(Slot& slot) {
 }
 
 std::shared_ptr<Engine::Slot> Engine::GetSlot(const std::string& session) {
+  std::vector<std::shared_ptr<Slot>> forgotten;  // released after the lock
   std::lock_guard lock(mu_);
   auto& slot = slots_[session];
   if (!slot) slot = std::make_shared<Slot>(session);
+  slot->last_used = ++use_clock_;
   auto result = slot;
-  // Forget sessions nobody is using once there are many: their state is a
-  // snapshot and a short tail away.
+  // Beyond the cap, forget the least recently used tenth of the sessions
+  // nobody is using: their state is a snapshot and a short tail away. A
+  // tenth at a time keeps the work per new session small, and the recent
+  // sessions (the ones about to send again) stay.
   if (slots_.size() > options_.max_cached_sessions) {
-    for (auto it = slots_.begin(); it != slots_.end();) {
-      it = it->second.use_count() == 1 ? slots_.erase(it) : std::next(it);
+    std::vector<std::pair<uint64_t, const std::string*>> idle;
+    for (const auto& [id, s] : slots_) {
+      if (s.use_count() == 1) idle.emplace_back(s->last_used, &id);
+    }
+    size_t n = std::min(idle.size(), std::max<size_t>(1, options_.max_cached_sessions / 10));
+    std::nth_element(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(n), idle.end());
+    forgotten.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      auto it = slots_.find(*idle[i].second);
+      forgotten.push_back(std::move(it->second));
+      slots_.erase(it);
     }
   }
   return result;
+}
+
+size_t Engine::CachedSessions() {
+  std::lock_guard lock(mu_);
+  return slots_.size();
 }
 
 Result<SessionState> Engine::Fold(LogStore* store, const std::string& session) {
@@ -117,7 +135,9 @@ Status Engine::LoadFromSnapshot(Slot& slot) {
   auto snapshot = store_->LoadSnapshot(slot.state.id);
   if (!snapshot.ok()) return snapshot.status();
   if (!snapshot->has_value()) return Status::NotFound("no snapshot");
-  const auto& [seq, text] = **snapshot;
+  // Not a structured binding: Clang before 16 cannot capture one in a lambda.
+  const int64_t seq = (*snapshot)->first;
+  const std::string& text = (*snapshot)->second;
   Json j = Json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::Corruption("snapshot is not JSON");
   auto state = SessionState::FromJson(j);

@@ -209,6 +209,21 @@ TEST_CASE("sessions beyond the memory bound reload with nothing lost", "[engine]
   }
 }
 
+TEST_CASE("beyond the memory bound only the least recently used tenth is forgotten", "[engine]") {
+  EngineOptions options;
+  options.max_cached_sessions = 20;
+  Harness h(kCounting, ":memory:", reins::testing::TestRegistry(), options);
+  for (int i = 0; i < 20; ++i) h.Must(ToolCall("s" + std::to_string(i)));
+  CHECK(h.engine->CachedSessions() == 20);
+  h.Must(ToolCall("s0"));  // s0 is now the most recent; s1 and s2 the oldest
+  h.Must(ToolCall("s20"));
+  // Two forgotten (a tenth of the bound), not every idle session.
+  CHECK(h.engine->CachedSessions() == 19);
+  for (int i = 0; i <= 20; ++i) {
+    CHECK(*h.State("s" + std::to_string(i)).PolicyValue("server:count", "n") == (i == 0 ? 2 : 1));
+  }
+}
+
 TEST_CASE("StartSession starts a session once, even when two engines share the log", "[engine]") {
   TempDir dir;
   testing::EngineHarness a(kCounting, dir.File("log.db"));

@@ -125,8 +125,11 @@ const char* KindName(Kind kind) {
   return "?";
 }
 
+// Counts are read as int64_t (seq, token counts): an unsigned value above
+// INT64_MAX would read back negative.
 bool IsCount(const Json& v) {
-  return v.is_number_unsigned() || (v.is_number_integer() && v.get<int64_t>() >= 0);
+  if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t{INT64_MAX};
+  return v.is_number_integer() && v.get<int64_t>() >= 0;
 }
 
 bool IsUsd(const Json& v) {
@@ -218,9 +221,6 @@ std::string KnownFields(const TypeSchema& schema) {
   return out;
 }
 
-// Thrown from the parser callback to stop at excessive nesting; caught in Parse.
-struct TooDeep {};
-
 }  // namespace
 
 std::string_view EventTypeName(EventType type) { return kTypeNames[static_cast<size_t>(type)]; }
@@ -243,20 +243,9 @@ Result<Event> Event::Parse(std::string_view text, const EventLimits& limits) {
     return Status::InvalidArgument("event is " + std::to_string(text.size()) +
                                    " bytes, over the limit of " + std::to_string(limits.max_bytes));
   }
-  Json value;
-  try {
-    Json::parser_callback_t guard = [&](int depth, Json::parse_event_t, Json&) {
-      if (depth > limits.max_depth) throw TooDeep{};
-      return true;
-    };
-    value = Json::parse(text.begin(), text.end(), guard);
-  } catch (const TooDeep&) {
-    return Status::InvalidArgument("event JSON nests deeper than " +
-                                   std::to_string(limits.max_depth) + " levels");
-  } catch (const Json::exception& e) {
-    return Status::InvalidArgument(std::string("malformed JSON: ") + e.what());
-  }
-  return FromJson(std::move(value));
+  auto value = ParseJsonBounded(text, limits.max_depth);
+  if (!value.ok()) return value.status();
+  return FromJson(std::move(value).value());
 }
 
 Result<Event> Event::FromJson(Json value) {

@@ -85,7 +85,7 @@ TEST_CASE("oversized and deeply nested events are refused", "[event]") {
   deep += "}";
   e = Event::Parse(deep);
   REQUIRE_FALSE(e.ok());
-  CHECK(e.status().message() == "event JSON nests deeper than 64 levels");
+  CHECK(e.status().message() == "JSON nests deeper than 64 levels");
 }
 
 TEST_CASE("patches rewrite fields and are re-validated", "[event]") {
@@ -112,4 +112,18 @@ TEST_CASE("merge patch diff covers nested changes and removals", "[event]") {
   Json applied = from;
   applied.merge_patch(patch);
   CHECK(applied == to);
+}
+
+// Found by tests/fuzz (fuzz_event_json): counts above INT64_MAX passed as
+// non-negative and read back negative (seq, and token counts in cost sums).
+TEST_CASE("counts beyond a signed 64-bit integer are refused", "[event][fuzz]") {
+  CHECK(ErrorOf(R"({"session":"s","type":"cost","cost_usd":1,"seq":9223372036854775808})") ==
+        "field 'seq': expected non-negative integer, got number");
+  CHECK(ErrorOf(R"({"session":"s","type":"llm_response","model":"m",)"
+                R"("usage":{"input_tokens":18446744073709551615}})") ==
+        "field 'usage.input_tokens': expected non-negative integer, got number");
+  auto max =
+      Event::Parse(R"({"session":"s","type":"cost","cost_usd":1,"seq":9223372036854775807})");
+  REQUIRE(max.ok());
+  CHECK(max->seq() == INT64_MAX);
 }

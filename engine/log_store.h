@@ -198,6 +198,14 @@ struct SqliteOptions {
   // A throwaway log (a replay's): no journal and no syncs, so a commit only
   // hands its pages to the file. A crash loses it, which is all it is for.
   bool scratch = false;
+  // For a long-running process (the server): opening also takes and releases
+  // the write lock (waiting at most busy_timeout_ms) and reads the first page
+  // of every table and the newest of the log, so that a log another process
+  // keeps locked, or whose tables are damaged, fails at start with an error
+  // naming the file rather than at the first append. (A page deeper in the
+  // file is only read when a request needs it; `reins audit verify` reads
+  // them all.)
+  bool check_on_open = false;
 };
 
 // Opens (creating and migrating if needed) a SQLite log at `path`;

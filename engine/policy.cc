@@ -210,7 +210,10 @@ Result<Json> ValidateParams(const ParamSchema& schema, const Json& given,
     return Status::InvalidArgument(errors->back().message);
   }
   if (given.is_object()) {
-    for (const auto& [key, value] : given.items()) {
+    for (const auto& item : given.items()) {
+      // Not a structured binding: Clang before 16 cannot capture one in a lambda.
+      const std::string& key = item.key();
+      const Json& value = item.value();
       auto spec = std::find_if(schema.begin(), schema.end(),
                                [&](const ParamSpec& s) { return s.name == key; });
       if (spec == schema.end()) {

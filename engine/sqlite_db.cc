@@ -1,13 +1,51 @@
 #include "engine/sqlite_db.h"
 
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 namespace reins {
 
+namespace {
+
+// Why a write to `file` or its WAL may have failed when SQLite kept no errno
+// (it does not for every failing write): a file at the size limit of the
+// process (ulimit -f; SIGXFSZ is ignored by `reins serve`), or a disk with
+// no room left. Empty when neither is the case.
+std::string NoRoom(const std::string& file) {
+  constexpr off_t kMargin = 64 * 1024;  // a commit's frames, roughly
+  rlimit limit{};
+  if (getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    for (const std::string& f : {file, file + "-wal"}) {
+      struct stat st {};
+      if (stat(f.c_str(), &st) == 0 && st.st_size + kMargin >= static_cast<off_t>(limit.rlim_cur)) {
+        return "storage full: " + f + " reached the file size limit of " +
+               std::to_string(limit.rlim_cur) + " bytes (ulimit -f)";
+      }
+    }
+  }
+  std::string dir = file.substr(0, file.find_last_of('/') + 1);
+  struct statvfs vfs {};
+  if (statvfs(dir.empty() ? "." : dir.c_str(), &vfs) == 0 &&
+      static_cast<off_t>(vfs.f_bavail * vfs.f_frsize) < kMargin) {
+    return "disk full: no space left for " + file;
+  }
+  return "";
+}
+
+}  // namespace
+
 Status SqliteError(sqlite3* db, int rc, std::string_view context) {
   std::string msg = std::string(context) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  // The file the error is about: an operator reading "disk full" or
+  // "malformed" in a log or an HTTP answer must know which file to look at.
+  const char* name = db ? sqlite3_db_filename(db, "main") : nullptr;
+  std::string file = name && *name ? name : "the database";
   switch (rc & 0xff) {
     case SQLITE_CONSTRAINT:
       if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
@@ -15,13 +53,33 @@ Status SqliteError(sqlite3* db, int rc, std::string_view context) {
       }
       return Status::InvalidArgument(msg);
     case SQLITE_FULL:
-      return Status::IOError(msg + " (disk full)");
+      return Status::StorageFull(msg + " (disk full: no space left for " + file + ")");
+    case SQLITE_IOERR: {
+      // SQLite reports a write that found no room as SQLITE_FULL only for
+      // ENOSPC; a quota or a file size limit (ulimit -f) comes as an I/O
+      // error with the system's errno.
+      int sys = db ? sqlite3_system_errno(db) : 0;
+      if (sys == ENOSPC || sys == EDQUOT) {
+        return Status::StorageFull(msg + " (disk full: no space left for " + file + ")");
+      }
+      if (sys == EFBIG) {
+        return Status::StorageFull(msg + " (storage full: " + file +
+                                   " reached the file size limit (ulimit -f))");
+      }
+      if (name && *name) {
+        if (std::string why = NoRoom(file); !why.empty()) {
+          return Status::StorageFull(msg + " (" + why + ")");
+        }
+      }
+      return Status::IOError(msg + (sys ? std::string(" (") + std::strerror(sys) + ")" : ""));
+    }
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return Status::IOError(msg + " (database locked by another process)");
+      return Status::Unavailable(msg + " (" + file + " is locked by another process)");
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return Status::Corruption(msg);
+      return Status::Corruption(msg + " (" + file +
+                                " is damaged or not a reins session log; it was left as it is)");
     case SQLITE_READONLY:
       return Status::FailedPrecondition(msg);
     default:

@@ -1,5 +1,8 @@
 #include <sqlite3.h>
 
+#include <chrono>
+#include <thread>
+
 #include "engine/policy.h"
 #include "engine/sqlite_store.h"
 
@@ -8,6 +11,7 @@ namespace internal {
 
 Status SqliteLogStore::Init(const SqliteOptions& options) {
   group_commit_ = options.group_commit;
+  busy_timeout_ms_ = options.busy_timeout_ms;
   REINS_RETURN_IF_ERROR(
       db_.Exec("PRAGMA busy_timeout=" + std::to_string(options.busy_timeout_ms) + ";"));
   if (options.read_only) {
@@ -26,6 +30,7 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
                                        ? "PRAGMA synchronous=FULL;"
                                        : "PRAGMA synchronous=NORMAL;"));
     REINS_RETURN_IF_ERROR(Migrate());
+    if (options.check_on_open) REINS_RETURN_IF_ERROR(CheckOnOpen());
     if (options.short_lived) {
       int on = 1;
       sqlite3_file_control(db_.handle(), "main", SQLITE_FCNTL_PERSIST_WAL, &on);
@@ -111,61 +116,30 @@ Status SqliteLogStore::Init(const SqliteOptions& options) {
   return Status::OK();
 }
 
-Status SqliteLogStore::Migrate() {
-  auto version = db_.QueryInt("PRAGMA user_version;");
-  if (!version.ok()) return version.status();
-  if (*version > kSchemaVersion) {
-    return Status::FailedPrecondition(
-        db_.path() + ": database schema version " + std::to_string(*version) +
-        " is newer than this reins supports (" + std::to_string(kSchemaVersion) + ")");
-  }
-  for (int64_t v = *version; v < kSchemaVersion; ++v) {
-    REINS_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE;"));
-    // Another process may have migrated while we waited for the lock.
-    auto current = db_.QueryInt("PRAGMA user_version;");
-    if (!current.ok()) return current.status();
-    Status st;
-    if (*current == v) {
-      st = db_.Exec(kMigrations[v]);
-      if (st.ok() && v + 1 == 3) st = BackfillApprovals();
-      if (st.ok()) st = db_.Exec("PRAGMA user_version=" + std::to_string(v + 1) + ";");
-    }
-    if (!st.ok()) {
-      db_.Exec("ROLLBACK;");
-      return st.WithPrefix("migrating " + db_.path() + " to schema " + std::to_string(v + 1));
-    }
-    REINS_RETURN_IF_ERROR(db_.Exec("COMMIT;"));
-  }
-  return Status::OK();
-}
-
-// Schema 3 added the approvals index; fill it from the approval records
-// already in the log, in the migration's transaction.
-Status SqliteLogStore::BackfillApprovals() {
-  for (auto [stmt, sql] : {std::pair{&insert_approval_, kInsertApprovalSql},
-                           std::pair{&resolve_approval_, kResolveApprovalSql}}) {
-    auto prepared = db_.Prepare(sql);
-    if (!prepared.ok()) return prepared.status();
-    *stmt = std::move(prepared).value();
-  }
-  auto q = db_.Prepare(
-      "SELECT session, seq, ts, body FROM events WHERE kind = 'approval' ORDER BY rowid");
-  if (!q.ok()) return q.status();
+Status SqliteLogStore::BeginLocked(std::unique_lock<std::mutex>& lock) {
+  sqlite3* h = db_.handle();
+  // A transaction an earlier failure left open (a ROLLBACK that failed too)
+  // would make every BEGIN fail: the writer must recover once space returns.
+  if (!sqlite3_get_autocommit(h)) (void)Exec(rollback_);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms_);
+  auto pause = std::chrono::milliseconds(1);
   while (true) {
-    auto row = q->StepRow();
-    if (!row.ok()) return row.status();
-    if (!*row) return Status::OK();
-    Record r;
-    r.kind = RecordKind::kApproval;
-    r.session = q->ColumnText(0);
-    r.seq = q->ColumnInt(1);
-    r.ts = q->ColumnInt(2);
-    r.body = Json::parse(q->ColumnText(3), nullptr, false);
-    if (!r.body.is_object()) {
-      return Status::Corruption("record " + r.session + ":" + std::to_string(r.seq) +
-                                " has a body that is not a JSON object");
+    // SQLite's busy handler would sleep inside the call with mu_ held, and
+    // every reader of this store (the server's GETs) with it: each attempt
+    // here does not wait, and mu_ is free between attempts. Readers keep the
+    // connection's busy timeout for their own rare waits.
+    sqlite3_busy_timeout(h, 0);
+    Status st = Exec(begin_);
+    sqlite3_busy_timeout(h, busy_timeout_ms_);
+    if (st.code() != Status::Code::kUnavailable) return st;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Unavailable("waited " + std::to_string(busy_timeout_ms_) +
+                                 " ms for the write lock of the session log: " + st.message());
     }
-    REINS_RETURN_IF_ERROR(IndexApproval(r));
+    lock.unlock();
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(20));
+    lock.lock();
   }
 }
 
@@ -224,8 +198,8 @@ Status SqliteLogStore::Exec(SqliteStmt& stmt) {
 Status SqliteLogStore::Append(const std::vector<const Record*>& records) {
   if (records.empty()) return Status::OK();
   if (!group_commit_) {
-    std::lock_guard lock(mu_);
-    REINS_RETURN_IF_ERROR(Exec(begin_));
+    std::unique_lock lock(mu_);
+    REINS_RETURN_IF_ERROR(BeginLocked(lock));
     Status st = InsertLocked(records);
     if (st.ok()) st = Exec(commit_);
     if (!st.ok()) (void)Exec(rollback_);
@@ -259,13 +233,17 @@ Status SqliteLogStore::Append(const std::vector<const Record*>& records) {
 }
 
 Status SqliteLogStore::CommitBatch(const std::vector<Writer*>& batch) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   // Appends rarely fail (a conflict with another process), so the batch
   // first goes in without a savepoint per append; only when one fails is
   // it rolled back and replayed with savepoints that isolate the failure.
   bool replay = false;
-  Status commit = CommitLocked(batch, /*isolate=*/false, &replay);
-  if (replay) commit = CommitLocked(batch, /*isolate=*/true, &replay);
+  Status commit = BeginLocked(lock);
+  if (commit.ok()) commit = CommitLocked(batch, /*isolate=*/false, &replay);
+  if (replay) {
+    commit = BeginLocked(lock);
+    if (commit.ok()) commit = CommitLocked(batch, /*isolate=*/true, &replay);
+  }
   return commit;
 }
 
@@ -295,15 +273,31 @@ void SqliteLogStore::WriteQueued() {
   }
 }
 
+namespace {
+
+// A failure of the file rather than of one append: every append of the
+// batch would meet it again.
+bool StorageFailure(const Status& st) {
+  switch (st.code()) {
+    case Status::Code::kStorageFull:
+    case Status::Code::kUnavailable:
+    case Status::Code::kIOError:
+    case Status::Code::kCorruption:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 Status SqliteLogStore::CommitLocked(const std::vector<Writer*>& batch, bool isolate, bool* replay) {
-  Status commit = Exec(begin_);
   for (Writer* x : batch) {
-    if (!commit.ok()) break;
     if (!isolate) {
       x->status = InsertLocked(*x->records);
       if (!x->status.ok()) {
         (void)Exec(rollback_);
-        *replay = true;
+        *replay = !StorageFailure(x->status);
         return x->status;
       }
       continue;
@@ -316,8 +310,14 @@ Status SqliteLogStore::CommitLocked(const std::vector<Writer*>& batch, bool isol
       (void)Exec(rollback_to_);
       (void)Exec(release_);
     }
+    // After a full disk or an I/O error SQLite may roll back the whole
+    // transaction: then nothing of the batch is written, and the next
+    // SAVEPOINT would open a transaction of its own that commits on RELEASE.
+    if (sqlite3_get_autocommit(db_.handle())) {
+      return x->status.ok() ? Status::IOError("the transaction was rolled back") : x->status;
+    }
   }
-  if (commit.ok()) commit = Exec(commit_);
+  Status commit = Exec(commit_);
   if (!commit.ok()) (void)Exec(rollback_);
   return commit;
 }

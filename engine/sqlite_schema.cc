@@ -146,4 +146,94 @@ UPDATE sessions SET events =
 )sql",
 };
 
+Status SqliteLogStore::Migrate() {
+  auto version = db_.QueryInt("PRAGMA user_version;");
+  if (!version.ok()) return version.status();
+  if (*version > kSchemaVersion) {
+    return Status::FailedPrecondition(
+        db_.path() + ": database schema version " + std::to_string(*version) +
+        " is newer than this reins supports (" + std::to_string(kSchemaVersion) + ")");
+  }
+  for (int64_t v = *version; v < kSchemaVersion; ++v) {
+    REINS_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE;"));
+    // Another process may have migrated while we waited for the lock.
+    auto current = db_.QueryInt("PRAGMA user_version;");
+    if (!current.ok()) return current.status();
+    Status st;
+    if (*current == v) {
+      st = db_.Exec(kMigrations[v]);
+      if (st.ok() && v + 1 == 3) st = BackfillApprovals();
+      if (st.ok()) st = db_.Exec("PRAGMA user_version=" + std::to_string(v + 1) + ";");
+    }
+    if (!st.ok()) {
+      db_.Exec("ROLLBACK;");
+      return st.WithPrefix("migrating " + db_.path() + " to schema " + std::to_string(v + 1));
+    }
+    REINS_RETURN_IF_ERROR(db_.Exec("COMMIT;"));
+  }
+  return Status::OK();
+}
+
+Status SqliteLogStore::CheckOnOpen() {
+  Status locked = db_.Exec("BEGIN IMMEDIATE; ROLLBACK;");
+  if (locked.code() == Status::Code::kUnavailable) {
+    return Status::Unavailable("the session log is locked by another process (waited " +
+                               std::to_string(busy_timeout_ms_) +
+                               " ms for its write lock; end that process's transaction or stop "
+                               "it, then start again): " +
+                               locked.message());
+  }
+  REINS_RETURN_IF_ERROR(locked);
+  auto tables = db_.Prepare("SELECT name FROM sqlite_master WHERE type = 'table'");
+  if (!tables.ok()) return tables.status();
+  std::vector<std::string> names;
+  while (true) {
+    auto row = tables->StepRow();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    names.emplace_back(tables->ColumnText(0));
+  }
+  tables->Reset();
+  // The root and first leaf of each table, and the newest records (the right
+  // edge of the log): a few pages each, whatever the log's length.
+  for (const std::string& name : names) {
+    auto first = db_.QueryInt("SELECT count(*) FROM (SELECT 1 FROM \"" + name + "\" LIMIT 1)");
+    if (!first.ok()) return first.status().WithPrefix("reading table " + name);
+  }
+  auto newest =
+      db_.QueryInt("SELECT length(body) FROM events WHERE rowid = (SELECT max(rowid) FROM events)");
+  if (!newest.ok()) return newest.status().WithPrefix("reading the newest records");
+  return Status::OK();
+}
+
+// Schema 3 added the approvals index; fill it from the approval records
+// already in the log, in the migration's transaction.
+Status SqliteLogStore::BackfillApprovals() {
+  for (auto [stmt, sql] : {std::pair{&insert_approval_, kInsertApprovalSql},
+                           std::pair{&resolve_approval_, kResolveApprovalSql}}) {
+    auto prepared = db_.Prepare(sql);
+    if (!prepared.ok()) return prepared.status();
+    *stmt = std::move(prepared).value();
+  }
+  auto q = db_.Prepare(
+      "SELECT session, seq, ts, body FROM events WHERE kind = 'approval' ORDER BY rowid");
+  if (!q.ok()) return q.status();
+  while (true) {
+    auto row = q->StepRow();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::OK();
+    Record r;
+    r.kind = RecordKind::kApproval;
+    r.session = q->ColumnText(0);
+    r.seq = q->ColumnInt(1);
+    r.ts = q->ColumnInt(2);
+    r.body = Json::parse(q->ColumnText(3), nullptr, false);
+    if (!r.body.is_object()) {
+      return Status::Corruption("record " + r.session + ":" + std::to_string(r.seq) +
+                                " has a body that is not a JSON object");
+    }
+    REINS_RETURN_IF_ERROR(IndexApproval(r));
+  }
+}
+
 }  // namespace reins::internal

@@ -1,7 +1,8 @@
 // The SQLite LogStore's implementation, shared by its source files:
-// sqlite_schema.cc (the on-disk format and migrations), sqlite_log_store.cc
-// (appends, scans, verification), sqlite_store_index.cc (indexes kept from
-// the records) and sqlite_store_queries.cc (queries over the indexes).
+// sqlite_schema.cc (the on-disk format, migrations and the checks on
+// opening), sqlite_log_store.cc (appends, scans, verification),
+// sqlite_store_index.cc (indexes kept from the records) and
+// sqlite_store_queries.cc (queries over the indexes).
 #pragma once
 
 #include <condition_variable>
@@ -85,6 +86,10 @@ class SqliteLogStore : public LogStore {
 
  private:
   Status Migrate();
+  Status CheckOnOpen();
+  // BEGIN IMMEDIATE with mu_ held by `lock`, waiting at most busy_timeout_ms_
+  // for another process's write lock with mu_ released between attempts.
+  Status BeginLocked(std::unique_lock<std::mutex>& lock);
   Status InsertLocked(const std::vector<const Record*>& records);
   Status DeliverRows(SqliteStmt& q, std::string_view session,
                      const std::function<bool(const Record&)>& fn);
@@ -105,16 +110,18 @@ class SqliteLogStore : public LogStore {
     bool done = false;
     std::condition_variable cv;
   };
-  // Commits `batch` in one transaction. With `isolate` each append goes in a
-  // savepoint of its own; without, the first failing append rolls back the
-  // whole transaction and sets *replay. Each Writer's status says how its
-  // append went.
+  // Writes `batch` in the transaction BeginLocked began, and commits it.
+  // With `isolate` each append goes in a savepoint of its own; without, the
+  // first failing append rolls back the whole transaction and, unless the
+  // failure is the file's (full, locked, I/O, damaged) and would meet every
+  // append, sets *replay. Each Writer's status says how its append went.
   Status CommitLocked(const std::vector<Writer*>& batch, bool isolate, bool* replay);
   // Takes the connection and commits `batch` (CommitLocked, isolating the
   // appends only when one fails).
   Status CommitBatch(const std::vector<Writer*>& batch);
   static constexpr size_t kMaxGroup = 512;
   bool group_commit_ = false;
+  int busy_timeout_ms_ = 5000;
   std::mutex queue_mu_;  // guards writers_, writing_, stop_ and each Writer's status and done
   std::condition_variable writer_cv_;
   std::deque<Writer*> writers_;

@@ -31,6 +31,12 @@ std::string Status::ToString() const {
     case Code::kInternal:
       name = "Internal error";
       break;
+    case Code::kStorageFull:
+      name = "Storage full";
+      break;
+    case Code::kUnavailable:
+      name = "Unavailable";
+      break;
   }
   return std::string(name) + ": " + message_;
 }

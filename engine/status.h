@@ -26,6 +26,8 @@ class Status {
     kIOError,
     kCorruption,  // stored data does not verify
     kInternal,
+    kStorageFull,  // the disk (or a file size limit) has no room: retry once space returns
+    kUnavailable,  // a resource is held elsewhere (a lock another process keeps): retry later
   };
 
   Status() = default;
@@ -42,6 +44,8 @@ class Status {
   static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
   static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
+  static Status StorageFull(std::string msg) { return {Code::kStorageFull, std::move(msg)}; }
+  static Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

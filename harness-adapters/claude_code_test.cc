@@ -206,6 +206,14 @@ TEST_CASE("Claude Code: when reins cannot decide, tool calls and prompts are ref
   HookAnswer garbage = f.adapter.Handle("{not json");
   CHECK(garbage.exit_code == 2);
   CHECK(garbage.err.find("not a JSON object") != std::string::npos);
+  // A tool input nested a million levels deep (found crashing the hook, which
+  // Claude Code would have taken as "go ahead") is refused.
+  std::string deep = R"({"hook_event_name":"PreToolUse","session_id":"s","tool_name":"Bash",)"
+                     R"("tool_input":{"command":"ls","x":)" +
+                     std::string(1000000, '[') + std::string(1000000, ']') + "}}";
+  HookAnswer deep_answer = f.adapter.Handle(deep);
+  CHECK(deep_answer.exit_code == 2);
+  CHECK(deep_answer.err.find("nests deeper than 256 levels") != std::string::npos);
   Json no_tool = f.Hook("PreToolUse", {{"tool_input", {{"command", "ls"}}}});
   Json denied = Fixture::Out(f.adapter.Handle(no_tool.dump()));
   CHECK(denied["hookSpecificOutput"]["permissionDecision"] == "deny");

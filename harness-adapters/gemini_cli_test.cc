@@ -285,3 +285,14 @@ TEST_CASE("Gemini CLI: a follow-up prompt the router would reroute is not blocke
   Json rerouted = Fixture::Out(f.Model("gemini-2.5-pro", "thanks, now say hi"));
   CHECK(rerouted["hookSpecificOutput"]["llm_request"]["model"] == "gemini-2.5-flash");
 }
+
+// Found by tests/fuzz (fuzz_hook): the JSON parser's message quotes the bytes
+// it stopped at; written into the refusal they made the JSON writer throw,
+// and a hook that aborts is a warning to Gemini CLI, which runs the tool.
+TEST_CASE("Gemini CLI: hook input that is not UTF-8 is refused, not a crash", "[gemini][fuzz]") {
+  Fixture f;
+  std::string input = f.Hook("BeforeTool", {{"tool_name", "write_file"}}).dump();
+  input.replace(input.find("write_file"), 5, "\xde\xc5\xdd\x88\x8d");
+  std::string reason = Fixture::Denied(f.adapter.Handle(input));
+  CHECK(Has(reason, "not a JSON object"));
+}

@@ -39,7 +39,11 @@ std::string StrOf(const Json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-HookAnswer JsonAnswer(const Json& out) { return {0, out.dump() + "\n", ""}; }
+// Invalid UTF-8 (from a hook's own bytes quoted in a reason) is replaced, not
+// thrown: a hook that crashed would let the call through.
+HookAnswer JsonAnswer(const Json& out) {
+  return {0, out.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n", ""};
+}
 
 HookAnswer HookAdapter::Failed(const std::string& event_name, const std::string& message) const {
   return Refusal(event_name, "reins could not evaluate this " +
@@ -49,11 +53,15 @@ HookAnswer HookAdapter::Failed(const std::string& event_name, const std::string&
 
 bool HookAdapter::ParseHook(std::string_view input, Json* hook, std::string* event_name,
                             std::string* session, HookAnswer* failed) const {
-  *hook = Json::parse(input, nullptr, false);
-  if (!hook->is_object()) {
-    *failed = Failed("", "the hook input is not a JSON object");
+  // Bounded: a hook that crashed on a hostile tool input would let the call
+  // through (a harness treats most hook failures as "go ahead").
+  auto parsed = ParseJsonBounded(input, kMaxInputDepth);
+  if (!parsed.ok() || !parsed->is_object()) {
+    *failed = Failed("", "the hook input is not a JSON object" +
+                             (parsed.ok() ? "" : ": " + parsed.status().message()));
     return false;
   }
+  *hook = std::move(parsed).value();
   *event_name = StrOf(*hook, "hook_event_name");
   *session = StrOf(*hook, "session_id");
   if (event_name->empty()) {

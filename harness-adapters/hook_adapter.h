@@ -64,6 +64,8 @@ class HookAdapter {
   virtual HookAnswer Refusal(const std::string& event_name, const std::string& reason) const = 0;
   // The refusal, saying reins could not evaluate the hook and why.
   HookAnswer Failed(const std::string& event_name, const std::string& message) const;
+  // Hook JSON nesting deeper than this is refused (and the call with it).
+  static constexpr int kMaxInputDepth = 256;
   // Reads hook JSON: an object naming its hook_event_name and session_id.
   // Returns false with the refusal in *failed when it is not.
   bool ParseHook(std::string_view input, Json* hook, std::string* event_name, std::string* session,

@@ -43,6 +43,10 @@ const char* ApiName(Api api);
 // /s/SESSION prefix). Only POSTs are governed; anything else is kOther.
 Api Classify(std::string_view method, std::string_view path);
 
+// Provider JSON (request bodies, answers, stream events, tool arguments)
+// nesting deeper than this is not read: walking and serializing it recurse.
+inline constexpr int kMaxJsonDepth = 256;
+
 // Text segments of a request are joined with this between them into one
 // event field, and a rewritten field is split on it again. A policy's
 // rewrite (a redaction) must keep every separator.

@@ -68,8 +68,13 @@ asio::awaitable<bool> LlmProxy::Impl::Govern(beast::tcp_stream& client, Request 
   auto refuse = [&](int status, const std::string& message) {
     return Reply(client, req.keep_alive(), llm::ProviderError(api, status, message));
   };
-  Json body = Json::parse(req.body(), nullptr, false);
-  if (body.is_discarded()) co_return co_await refuse(400, "reins proxy: the body is not JSON");
+  // Bounded: redaction and rewriting walk the body recursively.
+  auto parsed = ParseJsonBounded(req.body(), llm::kMaxJsonDepth);
+  if (!parsed.ok()) {
+    co_return co_await refuse(
+        400, "reins proxy: the body is not usable JSON: " + parsed.status().message());
+  }
+  Json body = std::move(parsed).value();
   auto facts = llm::ReadRequest(api, path, body);
   if (!facts.ok()) co_return co_await refuse(400, "reins proxy: " + facts.status().message());
   bool drop_usage_chunk = false;
@@ -285,7 +290,8 @@ void LlmProxy::Impl::Complete(const std::optional<llm::StreamReader>& reader,
   if (reader) {
     out->facts = reader->facts();
   } else if (governed && out->status == 200) {
-    auto facts = llm::ReadResponse(api, Json::parse(copy, nullptr, false));
+    auto answer = ParseJsonBounded(copy, llm::kMaxJsonDepth);
+    auto facts = llm::ReadResponse(api, answer.ok() ? std::move(answer).value() : Json());
     if (facts.ok()) out->facts = std::move(facts).value();
   }
   if (!on_complete) return;

@@ -166,6 +166,24 @@ TEST_CASE("proxy: a budget stops the next call with the provider's error", "[pro
   CHECK(f.upstream.requests().size() == 1);  // the second never left
 }
 
+TEST_CASE("proxy: a body nested too deep is refused in the provider's format", "[proxy]") {
+  ProxyFixture f;
+  // Half a megabyte of nesting, which the recursive walks that redact and
+  // serialize a body would not survive.
+  std::string deep = R"({"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user",)"
+                     R"("content":"hi"}],"metadata":)" +
+                     std::string(250000, '[') + std::string(250000, ']') + "}";
+  HttpClient http(f.proxy->url());
+  auto r = http.Request("POST", "/s/deep/v1/messages", deep);
+  REQUIRE(r.ok());
+  CHECK(r->status == 400);
+  Json err = Json::parse(r->body);
+  CHECK(err["type"] == "error");
+  CHECK(err["error"]["message"].get<std::string>().find("nests deeper than 256 levels") !=
+        std::string::npos);
+  CHECK(f.upstream.requests().empty());
+}
+
 TEST_CASE("proxy: a trivial prompt to an expensive model goes upstream with the cheap one",
           "[proxy]") {
   ProxyFixture f;

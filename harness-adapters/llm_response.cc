@@ -57,8 +57,8 @@ Json GeminiUsage(const Json& u) {
 Json ParseArgs(const Json& args) {
   if (args.is_object()) return args;
   if (!args.is_string()) return Json::object();
-  Json parsed = Json::parse(args.get<std::string>(), nullptr, false);
-  return parsed.is_object() ? parsed : Json::object();
+  auto parsed = ParseJsonBounded(args.get<std::string>(), kMaxJsonDepth);
+  return parsed.ok() && parsed->is_object() ? std::move(parsed).value() : Json::object();
 }
 
 Json ToolCall(const std::string& tool, Json input, const std::string& call_id) {
@@ -219,8 +219,9 @@ bool StreamReader::OnEvent(std::string_view event, std::string_view data) {
     complete_ = true;
     return false;
   }
-  Json j = Json::parse(data, nullptr, false);
-  if (!j.is_object()) return false;  // not ours to judge: relayed, not read
+  auto parsed = ParseJsonBounded(data, kMaxJsonDepth);
+  if (!parsed.ok() || !parsed->is_object()) return false;  // not ours to judge: relayed, not read
+  Json j = std::move(parsed).value();
   if (!j.contains("type") && !event.empty()) j["type"] = event;
   try {
     switch (api_) {

@@ -9,10 +9,10 @@
 //     ca_file: certs/gateway.pem    # PEM certificates trusted besides the system's
 //     ask_wait: 5m                  # how long an ask holds a model call
 //     user: alice                   # the user of the sessions the proxy starts
-//     threads: 1                    # I/O threads (one is fastest; answers are recorded on 8 workers)
-//     max_body_bytes: 33554432      # larger requests get 413
-//     upstream_timeout: 10m         # for a whole answer
-//     record_tool_calls: true       # tool calls in answers become observed tool_call events
+//     threads: 1                    # I/O threads (one is fastest; answers are recorded on 8
+//     workers) max_body_bytes: 33554432      # larger requests get 413 upstream_timeout: 10m # for
+//     a whole answer record_tool_calls: true       # tool calls in answers become observed
+//     tool_call events
 //
 //   llm:                            # the model behind `classifier: llm`
 //     base_url: https://api.anthropic.com

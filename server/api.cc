@@ -9,7 +9,12 @@ namespace reins {
 namespace api {
 
 HttpResponse JsonResponse(int status, const Json& body) {
-  return {status, "application/json", body.dump() + "\n", {}};
+  // Invalid UTF-8 (a malformed body's bytes quoted in its error) is replaced,
+  // not thrown: the client gets its 400, not a 500.
+  return {status,
+          "application/json",
+          body.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n",
+          {}};
 }
 
 HttpResponse Error(int status, const std::string& code, const std::string& message,
@@ -30,6 +35,20 @@ HttpResponse FromStatus(const Status& st) {
     case Status::Code::kConflict:
     case Status::Code::kFailedPrecondition:
       return Error(409, "conflict", st.message());
+    case Status::Code::kStorageFull: {
+      // Nothing was written; the same request succeeds once there is room.
+      HttpResponse r =
+          Error(507, "storage_full", "storage full, nothing was recorded: " + st.message());
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+    case Status::Code::kUnavailable: {
+      HttpResponse r = Error(503, "unavailable", st.message());
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
+    case Status::Code::kCorruption:
+      return Error(500, "corrupt_log", st.message());
     default:
       return Error(500, "internal", st.ToString());
   }
@@ -54,24 +73,13 @@ std::optional<Json> ParseBody(const HttpRequest& req, HttpResponse* error) {
     *error = Error(400, "invalid_json", "the request needs a JSON body");
     return std::nullopt;
   }
-  try {
-    constexpr int kMaxDepth = 64;  // as for events read from files
-    bool too_deep = false;
-    Json j = Json::parse(req.body, [&](int depth, Json::parse_event_t, Json&) {
-      too_deep = too_deep || depth > kMaxDepth;
-      return !too_deep;
-    });
-    if (too_deep) {
-      *error = Error(400, "invalid_json",
-                     "JSON nested deeper than " + std::to_string(kMaxDepth) + " levels");
-      return std::nullopt;
-    }
-    return j;
-  } catch (const Json::parse_error& e) {
-    *error = Error(400, "invalid_json",
-                   "malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  constexpr int kMaxDepth = 64;  // as for events read from files
+  auto j = ParseJsonBounded(req.body, kMaxDepth);
+  if (!j.ok()) {
+    *error = Error(400, "invalid_json", j.status().message());
     return std::nullopt;
   }
+  return std::move(j).value();
 }
 
 std::optional<int64_t> IntParam(const HttpRequest& req, const std::string& key, int64_t fallback,
@@ -227,10 +235,14 @@ asio::awaitable<Result<std::string>> Api::OwnerOf(const std::string& session) {
   if (!summary.ok()) co_return summary.status();
   if (!summary->has_value()) co_return Status::NotFound("no session '" + session + "'");
   std::string owner = (*summary)->owner;
-  std::lock_guard lock(owners_mu_);
-  if (owners_.size() > 100000) owners_.clear();  // a cache, not a record
-  owners_[session] = owner;
+  RememberOwner(session, owner);
   co_return owner;
+}
+
+void Api::RememberOwner(const std::string& session, const std::string& owner) {
+  std::lock_guard lock(owners_mu_);
+  if (owners_.size() >= kOwnersCached) owners_ = {};  // a cache, not a record
+  owners_[session] = owner;
 }
 
 asio::awaitable<std::optional<HttpResponse>> Api::CheckSession(Call& c,

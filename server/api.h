@@ -77,6 +77,11 @@ class Api {
 
   // The session's owner ("" when it has none); NotFound when no such session.
   asio::awaitable<Result<std::string>> OwnerOf(const std::string& session);
+  // Caches a session's owner: at most kOwnersCached sessions, then the cache
+  // starts over (the store has them all), so memory stays flat however many
+  // sessions come and go.
+  void RememberOwner(const std::string& session, const std::string& owner);
+  static constexpr size_t kOwnersCached = 10000;
   // Checks that `c.who` may touch `session` (agents: only their own).
   // Returns an error response, or nullopt to go on.
   asio::awaitable<std::optional<HttpResponse>> CheckSession(Call& c, const std::string& session);

@@ -1,6 +1,9 @@
 // Sessions, their events, and live streams of their records.
 #include <openssl/rand.h>
 
+#include <atomic>
+#include <chrono>
+
 #include "server/api.h"
 #include "server/api_util.h"
 
@@ -32,6 +35,56 @@ Json DecisionJson(const Decision& d) {
   Json j = d.ToJson();
   j["digest"] = d.digest;
   return j;
+}
+
+// Tells the server log when appends start failing for a reason of the log's
+// file (a full disk, a lock another process holds, damage) and when they
+// work again. While they fail, one line every 10 s at most: the server log
+// may be on the same full disk, and a refused event per line would flood it.
+class StorageAlarm {
+ public:
+  void Failed(const std::function<void(const std::string&)>& log, const Status& st) {
+    std::lock_guard lock(mu_);
+    failing_ = true;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::seconds(10)) {
+      ++suppressed_;
+      return;
+    }
+    std::string more =
+        suppressed_ ? " (" + std::to_string(suppressed_) + " more refused since the last line)"
+                    : "";
+    last_ = now;
+    suppressed_ = 0;
+    log("refusing events: the session log cannot record them: " + st.ToString() + more);
+  }
+  void Ok(const std::function<void(const std::string&)>& log) {
+    if (!failing_.load(std::memory_order_relaxed)) return;
+    std::lock_guard lock(mu_);
+    if (!failing_) return;
+    failing_ = false;
+    std::string more =
+        suppressed_ ? " (" + std::to_string(suppressed_) + " more were refused)" : "";
+    suppressed_ = 0;
+    last_ = {};
+    log("the session log records events again" + more);
+  }
+
+ private:
+  std::mutex mu_;
+  std::atomic<bool> failing_{false};
+  std::chrono::steady_clock::time_point last_{};
+  int64_t suppressed_ = 0;
+};
+
+StorageAlarm& Alarm() {
+  static StorageAlarm alarm;
+  return alarm;
+}
+
+bool StorageFailure(const Status& st) {
+  return st.code() == Status::Code::kStorageFull || st.code() == Status::Code::kUnavailable ||
+         st.code() == Status::Code::kIOError || st.code() == Status::Code::kCorruption;
 }
 
 // A server-sent event carrying one record.
@@ -91,10 +144,7 @@ asio::awaitable<HttpResponse> Api::CreateSession(Call& c) {
   });
   if (!result.ok()) co_return FromStatus(result.status());
   if (!result->second.empty()) co_return api::InvalidConfig(result->second, Status::OK());
-  {
-    std::lock_guard lock(owners_mu_);
-    owners_[id] = c.who.name;
-  }
+  RememberOwner(id, c.who.name);
   co_return JsonResponse(201, {{"id", id}, {"decision", DecisionJson(result->first)}});
 }
 
@@ -231,13 +281,17 @@ asio::awaitable<HttpResponse> Api::PostEvents(Call& c) {
   std::optional<Decision> last;
   for (size_t i = 0; i < events.size(); ++i) {
     auto d = co_await Blocking([&] { return ctx_.engine->Submit(std::move(events[i])); });
+    if (!d.ok() && StorageFailure(d.status())) Alarm().Failed(ctx_.log, d.status());
+    if (d.ok()) Alarm().Ok(ctx_.log);
     if (!d.ok()) {
       HttpResponse r = FromStatus(d.status());
       if (batch) {
         Json j = Json::parse(r.body);
         j["error"]["index"] = i;
         j["decisions"] = decisions;  // the events before it are recorded
+        auto headers = std::move(r.headers);
         r = JsonResponse(r.status, j);
+        r.headers = std::move(headers);
       }
       co_return r;
     }

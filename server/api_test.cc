@@ -289,3 +289,17 @@ TEST_CASE("parallel events of one session lose no state update", "[server]") {
   CHECK(Call(c, "GET", "/v1/sessions/par", ts.admin).json()["tool_calls"]["Bash"] ==
         kThreads * kEach);
 }
+
+// Found by tests/fuzz (fuzz_http): the error for a body that is not JSON
+// quotes its bytes; invalid UTF-8 among them made writing the error throw,
+// and the client got a 500 instead of its 400.
+TEST_CASE("a body that is not UTF-8 is a 400 with a JSON error", "[server][fuzz]") {
+  TestServer ts;
+  HttpClient c = ts.Client();
+  auto r = c.Request("POST", "/v1/sessions", "{\"id\":\"\xff\xfe demo\"}", ts.admin);
+  REQUIRE(r.ok());
+  CHECK(r->status == 400);
+  INFO(r->body);
+  REQUIRE(r->json().is_object());
+  CHECK(r->json()["error"]["code"] == "invalid_json");
+}

@@ -16,7 +16,9 @@ HttpResponse JsonResponse(int status, const Json& body);
 HttpResponse Error(int status, const std::string& code, const std::string& message,
                    const std::string& field = "");
 // Maps a Status to its HTTP status: InvalidArgument 400, NotFound 404,
-// AlreadyExists / Conflict / FailedPrecondition 409, others 500.
+// AlreadyExists / Conflict / FailedPrecondition 409, StorageFull 507
+// `storage_full` and Unavailable 503 `unavailable` (both with Retry-After),
+// Corruption 500 `corrupt_log`, others 500.
 HttpResponse FromStatus(const Status& st);
 // 422 for configuration that does not validate: the first error's message
 // and field, and every error under "errors".

@@ -1,5 +1,6 @@
 #include "server/http_server.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <boost/beast.hpp>
 #include <condition_variable>
 #include <filesystem>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -33,6 +35,13 @@ class ConnectionBase {
   virtual std::shared_ptr<ConnectionBase> Pin() = 0;
   // Closes the connection if it is between requests (shutdown).
   virtual void CancelIfIdle() = 0;
+  // Closes the connection if it is still waiting for, or reading, a request
+  // (it gives way to a new connection at max_connections).
+  virtual void CancelIfReading() = 0;
+
+  // Its place in Shared::reading; guarded by Shared::mu.
+  std::list<ConnectionBase*>::iterator reading_pos;
+  bool in_reading = false;
 };
 
 }  // namespace
@@ -45,20 +54,53 @@ struct HttpServer::Shared {
   std::mutex mu;
   std::condition_variable all_closed;
   std::set<ConnectionBase*> connections;
+  // The connections waiting for a request or still reading one, longest
+  // waiting first. At max_connections the first of them is closed to admit a
+  // newcomer: idle and slow-loris connections cannot lock out clients that
+  // send a request at once, while a request being handled is never cut off.
+  std::list<ConnectionBase*> reading;
   std::vector<std::shared_ptr<tcp::acceptor>> tcp_acceptors;
   std::vector<std::shared_ptr<unix_protocol::acceptor>> unix_acceptors;
 
+  // Admits `c` if there is room or a reading connection to close for it.
   bool Admit(ConnectionBase* c) {
-    std::lock_guard lock(mu);
-    if (connections.size() >= options.max_connections) return false;
-    connections.insert(c);
-    if (metrics) metrics->connections().fetch_add(1);
+    std::shared_ptr<ConnectionBase> evicted;
+    {
+      std::lock_guard lock(mu);
+      if (connections.size() >= options.max_connections) {
+        if (reading.empty()) return false;
+        ConnectionBase* oldest = reading.front();
+        reading.pop_front();
+        oldest->in_reading = false;
+        evicted = oldest->Pin();
+        if (metrics) metrics->connections_evicted().fetch_add(1);
+      }
+      connections.insert(c);
+      if (metrics) metrics->connections().fetch_add(1);
+    }
+    // Outside the lock: the last reference may go here, and the destructor
+    // takes the lock.
+    if (evicted) evicted->CancelIfReading();
     return true;
   }
   void Remove(ConnectionBase* c) {
     std::lock_guard lock(mu);
+    SetReadingLocked(c, false);
     if (connections.erase(c) && metrics) metrics->connections().fetch_sub(1);
     if (connections.empty()) all_closed.notify_all();
+  }
+  void SetReading(ConnectionBase* c, bool reading_now) {
+    std::lock_guard lock(mu);
+    SetReadingLocked(c, reading_now);
+  }
+  void SetReadingLocked(ConnectionBase* c, bool reading_now) {
+    if (c->in_reading == reading_now) return;
+    if (reading_now) {
+      c->reading_pos = reading.insert(reading.end(), c);
+    } else {
+      reading.erase(c->reading_pos);
+    }
+    c->in_reading = reading_now;
   }
 };
 
@@ -84,6 +126,12 @@ class Connection : public ConnectionBase,
   void CancelIfIdle() override {
     asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
       if (self->idle_) self->stream_.cancel();
+    });
+  }
+
+  void CancelIfReading() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->reading_) self->stream_.cancel();
     });
   }
 
@@ -130,6 +178,8 @@ class Connection : public ConnectionBase,
       error_code ec;
       idle_ = true;
       if (stopping()) break;
+      reading_ = true;
+      shared_->SetReading(this, true);
       if (buffer_.size() == 0) {
         stream_.expires_after(first ? opt.header_timeout : opt.idle_timeout);
         size_t n = co_await stream_.async_read_some(buffer_.prepare(4096),
@@ -143,6 +193,8 @@ class Connection : public ConnectionBase,
       HttpResponse response;
       bool keep_alive = false;
       auto request = co_await ReadRequest(&response);
+      reading_ = false;
+      shared_->SetReading(this, false);
       if (request) {
         keep_alive = request->keep_alive;
         stream_.expires_never();  // handlers may hold a request (long polls)
@@ -322,6 +374,7 @@ class Connection : public ConnectionBase,
   beast::flat_buffer buffer_;
   bool admitted_ = false;
   bool idle_ = true;
+  bool reading_ = false;  // waiting for or reading a request, not handling one
   bool streamed_ = false;
   int status_ = 0;
 };
@@ -443,6 +496,14 @@ void HttpServer::Start(int threads) {
     asio::co_spawn(io_, Accept<unix_protocol>(shared_, a, io_), asio::detached);
   }
   for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { io_.run(); });
+}
+
+void RaiseDescriptorLimit() {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 }
 
 void HttpServer::StopAccepting() {

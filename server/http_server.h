@@ -6,8 +6,11 @@
 // of the previous response, and once a request's first byte is in, its
 // headers and body must follow within header_timeout. A body larger than
 // max_body_bytes is refused with 413 before it is read (curl's "Expect:
-// 100-continue" is honoured), a malformed request gets 400, and beyond
-// max_connections a new connection gets 503 and is closed. Handlers never
+// 100-continue" is honoured), a malformed request gets 400. At
+// max_connections a new connection is admitted by closing the connection
+// that has waited longest for (or been slowest to send) its request, so idle
+// and slow-loris connections cannot lock clients out; only when every
+// connection is busy with a request does a newcomer get 503. Handlers never
 // see Beast types: they get an HttpRequest and return an HttpResponse, or
 // stream (Server-Sent Events) through the HttpExchange.
 #pragma once
@@ -116,6 +119,12 @@ class HttpServer {
   int tcp_port_ = 0;
   std::string socket_path_;
 };
+
+// Raises this process's soft limit on open descriptors to its hard limit
+// (the soft one is often 1024): every connection takes a descriptor, and a
+// crowd of idle ones must not run a server out of them before
+// max_connections sheds the oldest.
+void RaiseDescriptorLimit();
 
 // Percent-decodes a URL component ('+' stays '+'); false on a bad escape.
 bool PercentDecode(std::string_view in, std::string* out);

@@ -4,8 +4,10 @@
 
 #include <sys/stat.h>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <future>
 #include <thread>
 
@@ -117,16 +119,61 @@ TEST_CASE("oversized, malformed and slow requests get an answer and a closed con
   CHECK(expect->find("HTTP/1.1 200") != std::string::npos);
 }
 
-TEST_CASE("beyond max_connections a new connection gets 503", "[http]") {
+TEST_CASE("at max_connections the longest-idle connection gives way; busy ones never do",
+          "[http]") {
   HttpOptions o;
   o.max_connections = 2;
   Fixture f(o);
   HttpClient a(f.url), b(f.url), extra(f.url);
   REQUIRE(a.Request("GET", "/").ok());
   REQUIRE(b.Request("GET", "/").ok());
+  // a and b sit idle on kept-alive connections: a newcomer closes a's.
   auto r = extra.Request("GET", "/");
   REQUIRE(r.ok());
-  CHECK(r->status == 503);
+  CHECK(r->status == 200);
+  CHECK(f.metrics.connections_evicted().load() == 1);
+  // a's client finds its connection closed and opens a new one (closing b's).
+  auto again = a.Request("GET", "/");
+  REQUIRE(again.ok());
+  CHECK(again->status == 200);
+
+  // Both connections busy with a request: a newcomer is refused, and the
+  // requests in flight finish.
+  auto slow1 = std::async(std::launch::async, [&] { return a.Request("GET", "/slow"); });
+  auto slow2 = std::async(std::launch::async, [&] { return extra.Request("GET", "/slow"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  HttpClient late(f.url);
+  auto refused = late.Request("GET", "/");
+  REQUIRE(refused.ok());
+  CHECK(refused->status == 503);
+  CHECK(slow1.get()->status == 200);
+  CHECK(slow2.get()->status == 200);
+}
+
+TEST_CASE("10,000 idle and slow-loris connections do not lock out a client", "[http]") {
+  RaiseDescriptorLimit();  // 10,200 here and up to 1,024 in the server
+  Fixture f;               // max_connections 1024
+  asio::io_context io;
+  asio::ip::tcp::endpoint server(asio::ip::make_address("127.0.0.1"), f.server.tcp_port());
+  std::vector<asio::ip::tcp::socket> hostile;
+  hostile.reserve(10200);
+  for (int i = 0; i < 10200; ++i) {
+    asio::ip::tcp::socket s(io);
+    boost::system::error_code ec;
+    s.connect(server, ec);
+    REQUIRE(!ec);
+    // The last 200 start a request and never finish its headers.
+    if (i >= 10000) asio::write(s, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: x\r\n")), ec);
+    hostile.push_back(std::move(s));
+  }
+  HttpClient c(f.url);
+  for (int i = 0; i < 50; ++i) {
+    auto r = c.Request("GET", "/?i=" + std::to_string(i));
+    REQUIRE(r.ok());
+    REQUIRE(r->status == 200);
+  }
+  CHECK(f.metrics.connections_evicted().load() >= 10200 - 1024);
+  CHECK(f.metrics.connections().load() <= 1024 + 1);
 }
 
 TEST_CASE("shutdown lets a request in flight finish and refuses new connections", "[http]") {

@@ -36,7 +36,16 @@ void Hub::OnCommitted(const std::string& session, const std::vector<Record>& rec
   }
   std::vector<std::shared_ptr<Notifier>> wake;
   std::lock_guard lock(mu_);
-  if (decision) last_active_[session] = std::chrono::steady_clock::now();
+  if (decision) {
+    auto now = std::chrono::steady_clock::now();
+    last_active_[session] = now;
+    // Sessions come and go: forget the ones gone quiet whenever the map has
+    // doubled, not only when /metrics asks, so memory stays flat.
+    if (last_active_.size() >= prune_at_) {
+      PruneLocked(now);
+      prune_at_ = std::max<size_t>(1024, 2 * last_active_.size());
+    }
+  }
   if (!approvals_.empty()) {
     for (const Record& r : records) {
       if (r.kind != RecordKind::kApproval || r.body.value("op", "") == "requested") continue;
@@ -123,18 +132,15 @@ void Hub::NotifyAll() {
 }
 
 int64_t Hub::ActiveSessions() {
-  auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
-  int64_t active = 0;
+  PruneLocked(std::chrono::steady_clock::now());
+  return static_cast<int64_t>(last_active_.size());
+}
+
+void Hub::PruneLocked(std::chrono::steady_clock::time_point now) {
   for (auto it = last_active_.begin(); it != last_active_.end();) {
-    if (now - it->second > kActiveWindow) {
-      it = last_active_.erase(it);
-    } else {
-      ++active;
-      ++it;
-    }
+    it = now - it->second > kActiveWindow ? last_active_.erase(it) : std::next(it);
   }
-  return active;
 }
 
 }  // namespace reins

@@ -54,6 +54,8 @@ class Hub : public EngineObserver {
  private:
   bool AcquireWaiter();
   void ReleaseWaiter();
+  // Forgets sessions quiet for longer than the active window; mu_ held.
+  void PruneLocked(std::chrono::steady_clock::time_point now);
 
   Metrics* metrics_;
   size_t max_waiters_;
@@ -62,6 +64,7 @@ class Hub : public EngineObserver {
   std::unordered_map<std::string, std::vector<std::weak_ptr<Notifier>>> approvals_;
   std::unordered_map<std::string, std::vector<std::weak_ptr<StreamQueue>>> streams_;
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> last_active_;
+  size_t prune_at_ = 1024;  // last_active_'s size that triggers the next prune
 };
 
 }  // namespace reins

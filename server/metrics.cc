@@ -99,6 +99,9 @@ std::string Metrics::Render(int64_t approvals_pending, int64_t sessions_active) 
   out += "reins_sessions_active " + std::to_string(sessions_active) + "\n";
   Header("reins_connections", "gauge", "Open HTTP connections.", &out);
   out += "reins_connections " + std::to_string(connections_.load()) + "\n";
+  Header("reins_connections_evicted_total", "counter",
+         "Connections closed while waiting for a request, to admit a new one.", &out);
+  out += "reins_connections_evicted_total " + std::to_string(connections_evicted_.load()) + "\n";
   Header("reins_waiters", "gauge", "Long polls, held asks and event streams open.", &out);
   out += "reins_waiters " + std::to_string(waiters_.load()) + "\n";
   Header("reins_forbidden_total", "counter", "Requests refused for their token's role.", &out);

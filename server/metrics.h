@@ -10,6 +10,9 @@
 //   reins_sessions_active                        gauge: sessions with an event in
 //                                                the last 5 minutes
 //   reins_connections, reins_waiters             gauges
+//   reins_connections_evicted_total              connections closed while still
+//                                                waiting for a request, to admit
+//                                                one at max_connections
 //   reins_reloads_total{result}                  configuration reloads
 //   reins_forbidden_total                        403 answers (agents trying more)
 #pragma once
@@ -52,6 +55,7 @@ class Metrics {
   void Reload(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1); }
   std::atomic<int64_t>& connections() { return connections_; }
   std::atomic<int64_t>& waiters() { return waiters_; }
+  std::atomic<uint64_t>& connections_evicted() { return connections_evicted_; }
 
   // The exposition text; gauges read elsewhere are passed in.
   std::string Render(int64_t approvals_pending, int64_t sessions_active) const;
@@ -62,7 +66,7 @@ class Metrics {
   std::map<std::pair<std::string, Verdict>, uint64_t> by_policy_;
   std::array<std::atomic<uint64_t>, 600> by_status_{};
   Histogram evaluation_, append_, http_;
-  std::atomic<uint64_t> forbidden_{0}, reloads_ok_{0}, reloads_failed_{0};
+  std::atomic<uint64_t> forbidden_{0}, reloads_ok_{0}, reloads_failed_{0}, connections_evicted_{0};
   std::atomic<int64_t> connections_{0}, waiters_{0};
 };
 

@@ -87,6 +87,9 @@ Result<std::unique_ptr<Server>> Server::Start(ServeOptions options) {
   sqlite.durability = p->engine_settings.durability;
   sqlite.group_commit = options.group_commit;
   sqlite.background_checkpoints = true;
+  // A log another process keeps locked or whose tables are damaged stops the
+  // start with an error naming the file, instead of failing every append.
+  sqlite.check_on_open = true;
   auto store = OpenSqliteLogStore(p->db_path, sqlite);
   if (!store.ok()) return store.status();
   p->store = std::move(store).value();

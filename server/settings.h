@@ -9,7 +9,7 @@
 //     max_body_bytes: 1048576     # 413 beyond this
 //     header_timeout: 10s         # to receive a request's headers
 //     idle_timeout: 60s           # a keep-alive connection with nothing sent
-//     max_connections: 1024       # beyond this, new connections are closed
+//     max_connections: 1024       # at this, the longest-idle connection gives way
 //     max_waiters: 1024           # long polls, held asks and streams at once
 //     max_wait: 1h                # the longest ?wait honoured
 //     workers: 32                 # threads that run the engine (log writes)

@@ -1,5 +1,7 @@
 // IsInvocation and MightBeInvocation: matching a SimpleCommand against a
 // program name and leading words, skipping git's global options.
+#include <algorithm>
+
 #include "builtins/shell/parser.h"
 
 namespace reins::shell::internal {
@@ -23,7 +25,8 @@ Skip SkipGitOptions(const SimpleCommand& cmd, size_t* k) {
                a)) {
       *k += 1;
     } else if (InList("-C -c --git-dir --work-tree --namespace --super-prefix --config-env", a)) {
-      *k += 2;
+      // Its value may be missing ("git -C"): never past the end of argv.
+      *k = std::min(*k + 2, cmd.argv.size());
     } else {
       bool known = false;
       for (std::string_view p : kInline) known = known || a.substr(0, p.size()) == p;

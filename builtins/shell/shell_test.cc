@@ -309,4 +309,18 @@ TEST_CASE("InvocationEnd points past the matched words", "[shell]") {
   CHECK(InvocationEnd(Analyze("npm").commands[0], "npm") == 1);
 }
 
+// Found by tests/fuzz (fuzz_shell): an option whose value is missing ("git
+// -C") moved the end two words past argv.
+TEST_CASE("InvocationEnd never points past argv", "[shell][fuzz]") {
+  for (const char* line : {"git -C", "git --no-pager -c", "git -C repo --git-dir"}) {
+    INFO(line);
+    Analysis a = Analyze(line);
+    REQUIRE(a.commands.size() == 1);
+    const SimpleCommand& git = a.commands[0];
+    CHECK(IsInvocation(git, "git"));
+    CHECK(InvocationEnd(git, "git") == git.argv.size());
+    CHECK_FALSE(IsInvocation(git, "git", {"push"}));
+  }
+}
+
 }  // namespace reins::shell

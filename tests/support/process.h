@@ -37,6 +37,8 @@ class BackgroundProcess {
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
 
   void Signal(int sig);
+  // Its process id while it runs (-1 once waited for).
+  pid_t pid() const { return pid_; }
   // Waits for it to exit; returns its exit status, or 128 + signal.
   int Wait();
   // Wait() for at most `timeout` (0: just check); nullopt while it runs.

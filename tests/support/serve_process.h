@@ -10,14 +10,15 @@
 
 namespace reins::testing {
 
-// `reins serve --config server.yaml` run in `dir` (log reins.db, tokens in
-// tokens/), output in `dir/log`. Waits until it serves.
+// `reins serve --config server.yaml` run in `dir` (log `db`, relative to
+// `dir`, tokens in tokens/), output in `dir/log`. Waits until it serves.
 class ServeProcess {
  public:
-  explicit ServeProcess(const std::string& dir, const std::string& log = "serve.log")
+  explicit ServeProcess(const std::string& dir, const std::string& log = "serve.log",
+                        const std::string& db = "reins.db")
       : dir_(dir),
         process_({ReinsBin(), "serve", "--config", "server.yaml", "--listen", "127.0.0.1:0",
-                  "--token-dir", "tokens", "--db", "reins.db"},
+                  "--token-dir", "tokens", "--db", db},
                  dir + "/" + log, dir) {
     REQUIRE(process_.WaitForOutput("reins is serving", std::chrono::seconds(20)));
     std::string out = process_.Output();
