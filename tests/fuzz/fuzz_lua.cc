@@ -165,8 +165,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!ev.ok()) continue;
     auto d = engine.Submit(std::move(ev).value());
     if (!d.ok()) {
-      // Refusals of the event itself (an approval with nothing pending, a
-      // time before the session's last) record nothing; anything else is a
+      // Refusals of the event itself (an approval with nothing pending or
+      // already resolved, a parent cycle) record nothing; anything else is a
       // failure of the engine or the log.
       FUZZ_CHECK(d.status().code() == reins::Status::Code::kInvalidArgument, d.status().ToString());
       continue;
