@@ -2,6 +2,7 @@
 
 #include "builtins/builtin_util.h"
 #include "builtins/shell_facts.h"
+#include "engine/json_fields.h"
 
 namespace reins {
 
@@ -201,7 +202,7 @@ std::optional<GitHubOp> OpOfMcpTool(std::string_view tool, const Json& input,
   }
   op.destructive =
       has(kMcpDestructive, std::size(kMcpDestructive)) ||
-      (name.find("_write") != std::string::npos && Lower(input.value("method", "")) == "delete");
+      (name.find("_write") != std::string::npos && Lower(JsonString(input, "method")) == "delete");
   auto str = [&](const char* key) {
     auto it = input.find(key);
     return it != input.end() && it->is_string() ? Lower(it->get<std::string>()) : std::string();

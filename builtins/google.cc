@@ -13,6 +13,7 @@
 
 #include "builtins/builtin_util.h"
 #include "builtins/builtins.h"
+#include "engine/json_fields.h"
 #include "engine/session_view.h"
 
 namespace reins {
@@ -263,7 +264,7 @@ class GooglePolicy : public Policy {
     }
     Op op = entry->second;
     if (name == "manage_event")
-      op = Lower(event.input().value("action", "")) == "create" ? Op::kCreate : Op::kModify;
+      op = Lower(JsonString(event.input(), "action")) == "create" ? Op::kCreate : Op::kModify;
     if (event.type() == EventType::kToolResult) return Track(event, op);
     return Decide(event, session, op);
   }

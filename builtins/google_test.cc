@@ -77,3 +77,25 @@ TEST_CASE("gcalendar_policy: read-only unless allowed", "[google]") {
   CHECK(h.Must(Call("mcp__google-workspace__manage_event", {{"action", "delete"}})).verdict ==
         Verdict::kDeny);
 }
+
+TEST_CASE("builtins read tool inputs of the wrong JSON type as absent, not as an error",
+          "[google][github][enforce_sandbox]") {
+  // nlohmann's value() throws on a type mismatch; the policy then failed
+  // and denied for a reason that named a JSON exception, whatever it was
+  // configured to do.
+  BuiltinHarness cal("  cal: {use: gcalendar_policy, with: {allow_create_events: true}}\n");
+  Decision d = cal.Must(Call("mcp__google-workspace__manage_event", {{"action", 5}}));
+  CHECK(d.verdict == Verdict::kDeny);
+  CHECK(d.reason.find("json") == std::string::npos);
+
+  BuiltinHarness gh("  gh: {use: github_policy}\n");
+  d = gh.Must(Call("mcp__github__create_or_update_file_write", {{"method", 1}}));
+  CHECK(d.reason.find("json") == std::string::npos);
+  CHECK(d.verdict != Verdict::kDeny);
+
+  BuiltinHarness box(
+      "  box: {use: enforce_sandbox, with: {sandbox_type: linux_bwrap, allow_network: true}}\n");
+  d = box.Must({{"type", "session_start"}, {"sandbox", {{"allow_network", "yes"}}}});
+  CHECK(d.verdict == Verdict::kModify);
+  CHECK(d.patch["sandbox"]["allow_network"] == true);
+}

@@ -8,6 +8,7 @@
 // a policy with allow_network: true keeps a requested false.
 #include "builtins/builtin_util.h"
 #include "builtins/builtins.h"
+#include "engine/json_fields.h"
 #include "engine/session_view.h"
 
 namespace reins {
@@ -38,7 +39,7 @@ class EnforceSandbox : public Policy {
       }
     }
     merged["type"] = params_["sandbox_type"];
-    bool requested_network = merged.value("allow_network", true) != false;
+    bool requested_network = JsonBool(merged, "allow_network", true);
     merged["allow_network"] = requested_network && params_["allow_network"].get<bool>();
     for (const char* key : {"write_paths", "read_paths", "env_passthrough"}) {
       if (params_.contains(key)) merged[key] = params_[key];

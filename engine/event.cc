@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "engine/json_fields.h"
 #include "engine/names.h"
 
 namespace reins {
@@ -385,33 +386,29 @@ Json MergePatchDiff(const Json& from, const Json& to) {
 }
 
 std::string EventSummary(const Json& event, size_t max) {
-  auto str = [&](const Json& obj, const char* key) -> std::string {
-    auto it = obj.find(key);
-    return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
-  };
-  std::string type = str(event, "type");
+  std::string type = JsonString(event, "type");
   std::string out;
   if (type == "tool_call" || type == "tool_result") {
-    out = str(event, "tool");
+    out = JsonString(event, "tool");
     auto input = event.find("input");
     if (input != event.end() && input->is_object()) {
       std::string detail;
       for (const char* key : {"command", "cmd", "file_path", "path", "url", "pattern"}) {
-        detail = str(*input, key);
+        detail = JsonString(*input, key);
         if (!detail.empty()) break;
       }
       if (detail.empty() && !input->empty()) detail = input->dump();
       if (!detail.empty()) out += " " + detail;
     }
   } else if (type == "llm_request" || type == "llm_response") {
-    out = str(event, "model");
-    std::string text = str(event, "text");
+    out = JsonString(event, "model");
+    std::string text = JsonString(event, "text");
     if (!text.empty()) out += " \"" + text + "\"";
   } else if (type == "request" || type == "response") {
-    out = "\"" + str(event, "text") + "\"";
+    out = "\"" + JsonString(event, "text") + "\"";
   } else if (type == "session_start") {
     for (const char* key : {"user", "agent", "harness", "model"}) {
-      std::string v = str(event, key);
+      std::string v = JsonString(event, key);
       if (!v.empty()) out += (out.empty() ? "" : " ") + std::string(key) + "=" + v;
     }
   } else if (type == "cost") {
@@ -423,10 +420,11 @@ std::string EventSummary(const Json& event, size_t max) {
       out = buf;
     }
   } else if (type == "approval") {
-    out = event.value("approved", false) ? "approve" : "deny";
-    std::string id = str(event, "approval_id");
+    // Shown for records that were never validated too.
+    out = JsonBool(event, "approved") ? "approve" : "deny";
+    std::string id = JsonString(event, "approval_id");
     if (!id.empty()) out += " " + id;
-    std::string by = str(event, "by");
+    std::string by = JsonString(event, "by");
     if (!by.empty()) out += " by " + by;
   }
   for (char& c : out) {

@@ -127,3 +127,16 @@ TEST_CASE("counts beyond a signed 64-bit integer are refused", "[event][fuzz]") 
   REQUIRE(max.ok());
   CHECK(max->seq() == INT64_MAX);
 }
+
+TEST_CASE("summaries of records that were never validated do not throw", "[event][fuzz]") {
+  // Found by fuzz_event_json: an "approved" that was not a boolean threw
+  // from EventSummary, which shows raw records too.
+  Json odd = Json::parse(R"({"session":"s","type":"approval","approved":"9999-12-31","by":"N8"})");
+  CHECK(EventSummary(odd) == "deny by N8");
+  CHECK(EventSummary(Json::parse(R"({"type":"approval","approved":true,"approval_id":7})")) ==
+        "approve");
+  CHECK(
+      EventSummary(Json::parse(R"({"type":"tool_call","tool":["Bash"],"input":{"command":1}})")) ==
+      R"( {"command":1})");
+  CHECK(EventSummary(Json::array()).empty());
+}

@@ -4,21 +4,12 @@
 #include <cmath>
 
 #include "engine/event.h"
+#include "engine/json_fields.h"
 #include "engine/policy.h"
 
 namespace reins {
 
 namespace {
-
-int64_t CountOf(const Json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_number() ? it->get<int64_t>() : 0;
-}
-
-std::string StringOf(const Json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 std::vector<std::string> StringsOf(const Json& obj, const char* key) {
   std::vector<std::string> out;
@@ -39,7 +30,7 @@ TokenCounts ReadCounts(const Json& obj, const char* const (&keys)[5]) {
   TokenCounts t;
   if (!obj.is_object()) return t;
   int64_t* fields[] = {&t.input, &t.output, &t.cache_read, &t.cache_creation, &t.reasoning};
-  for (int i = 0; i < 5; ++i) *fields[i] = CountOf(obj, keys[i]);
+  for (int i = 0; i < 5; ++i) *fields[i] = JsonInt(obj, keys[i]);
   return t;
 }
 
@@ -96,7 +87,7 @@ Status SessionState::Apply(const Record& record) {
         st = ApplyApproval(record);
         break;
       case RecordKind::kChildCost:
-        AddSpend(StringOf(record.body, "model"), record.body.value("cost_usd", 0.0),
+        AddSpend(JsonString(record.body, "model"), record.body.value("cost_usd", 0.0),
                  TokenCounts::FromJson(record.body.value("tokens", Json::object())), false);
         break;
       case RecordKind::kNote:
@@ -122,11 +113,11 @@ Status SessionState::Apply(const Record& record) {
 
 Status SessionState::ApplyEvent(const Record& record) {
   const Json& ev = record.body;
-  auto type = EventTypeFromName(StringOf(ev, "type"));
+  auto type = EventTypeFromName(JsonString(ev, "type"));
   if (!type) return Status::Corruption("event record without a known type");
   if (started_at == 0) started_at = record.ts;
   auto set_if = [&](std::string* field, const char* key) {
-    std::string v = StringOf(ev, key);
+    std::string v = JsonString(ev, key);
     if (!v.empty()) *field = std::move(v);
   };
   switch (*type) {
@@ -146,10 +137,10 @@ Status SessionState::ApplyEvent(const Record& record) {
       ++turns;
       break;
     case EventType::kToolCall: {
-      std::string tool = StringOf(ev, "tool");
+      std::string tool = JsonString(ev, "tool");
       ++tool_calls[tool];
       ++tool_calls_total;
-      recent_tool_calls.push_back({record.seq, std::move(tool), StringOf(ev, "call_id"), ""});
+      recent_tool_calls.push_back({record.seq, std::move(tool), JsonString(ev, "call_id"), ""});
       if (recent_tool_calls.size() > kRecentToolCalls) recent_tool_calls.pop_front();
       break;
     }
@@ -165,16 +156,16 @@ Status SessionState::ApplyEvent(const Record& record) {
 Status SessionState::ApplyDecision(const Record& record) {
   const Json& d = record.body;
   if (auto cost = d.find("cost"); cost != d.end()) {
-    std::string m = StringOf(*cost, "model");
-    if (StringOf(*cost, "source") == "unpriced") unpriced_models.insert(m);
+    std::string m = JsonString(*cost, "model");
+    if (JsonString(*cost, "source") == "unpriced") unpriced_models.insert(m);
     AddSpend(m, cost->value("usd", 0.0),
              TokenCounts::FromJson(cost->value("tokens", Json::object())), true);
-    if (StringOf(d, "event_type") == "llm_response") ++by_model[m].calls;
+    if (JsonString(d, "event_type") == "llm_response") ++by_model[m].calls;
   }
-  int64_t event_seq = CountOf(d, "event_seq");
+  int64_t event_seq = JsonInt(d, "event_seq");
   for (auto it = recent_tool_calls.rbegin(); it != recent_tool_calls.rend(); ++it) {
     if (it->seq == event_seq) {
-      it->verdict = StringOf(d, "verdict");
+      it->verdict = JsonString(d, "verdict");
       break;
     }
   }
@@ -183,18 +174,18 @@ Status SessionState::ApplyDecision(const Record& record) {
 
 Status SessionState::ApplyApproval(const Record& record) {
   const Json& a = record.body;
-  std::string op = StringOf(a, "op");
-  std::string approval_id = StringOf(a, "id");
+  std::string op = JsonString(a, "op");
+  std::string approval_id = JsonString(a, "id");
   if (op == "requested") {
     PendingApproval p;
     p.id = approval_id;
-    p.event_seq = CountOf(a, "event_seq");
-    p.event_type = StringOf(a, "event_type");
-    p.tool = StringOf(a, "tool");
+    p.event_seq = JsonInt(a, "event_seq");
+    p.event_type = JsonString(a, "event_type");
+    p.tool = JsonString(a, "tool");
     p.policies = StringsOf(a, "policies");
-    p.reason = StringOf(a, "reason");
+    p.reason = JsonString(a, "reason");
     p.requested_at = record.ts;
-    auto expires = ParseRfc3339(StringOf(a, "expires_at"));
+    auto expires = ParseRfc3339(JsonString(a, "expires_at"));
     if (!expires.ok()) return Status::Corruption("approval request: " + expires.status().message());
     p.expires_at = *expires;
     p.withheld = a.value("withheld", Json::array());
@@ -220,7 +211,7 @@ Status SessionState::ApplyApproval(const Record& record) {
   } else {
     bool approved = a.value("approved", false);
     r.outcome = approved ? "approved" : "denied";
-    r.by = StringOf(a, "by");
+    r.by = JsonString(a, "by");
     ++(approved ? approvals_approved : approvals_denied);
     if (auto g = a.find("grants"); approved && g != a.end()) {
       // Expired grants leave as new ones come, so the list stays short.
@@ -228,12 +219,12 @@ Status SessionState::ApplyApproval(const Record& record) {
                     [&](const Grant& x) { return x.expires_at && x.expires_at <= record.ts; });
       for (const Json& x : *g) {
         TimeUs expires = 0;
-        if (std::string e = StringOf(x, "expires_at"); !e.empty()) {
+        if (std::string e = JsonString(x, "expires_at"); !e.empty()) {
           auto t = ParseRfc3339(e);
           if (!t.ok()) return Status::Corruption("grant: " + t.status().message());
           expires = *t;
         }
-        grants.push_back({approval_id, StringOf(x, "policy"), StringOf(x, "kind"), expires});
+        grants.push_back({approval_id, JsonString(x, "policy"), JsonString(x, "kind"), expires});
       }
     }
   }
@@ -253,7 +244,7 @@ void SessionState::AddSpend(const std::string& m, double usd, const TokenCounts&
 }
 
 Status SessionState::ApplyUpdate(const Json& u) {
-  std::string policy = StringOf(u, "policy");
+  std::string policy = JsonString(u, "policy");
   if (policy.empty()) return Status::Corruption("state update without a policy");
   auto parsed = StateUpdate::FromJson(u);
   if (!parsed.ok()) return Status::Corruption(parsed.status().message());

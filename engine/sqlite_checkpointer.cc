@@ -29,6 +29,11 @@ Status WalCheckpointer::Start(sqlite3* writer, const std::string& path, int page
 int WalCheckpointer::OnCommit(void* arg, sqlite3* db, const char* name, int frames) {
   auto* self = static_cast<WalCheckpointer*>(arg);
   if (frames >= 8 * self->pages_) {
+    // SQLite refuses a second checkpointer rather than waiting for it, so
+    // wait here for the thread's checkpoint to end (it needs none of the
+    // writer's locks): this one then always runs, and the log stays bounded
+    // however the thread is scheduled.
+    std::lock_guard running(self->checkpoint_mu_);
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   } else if (frames >= self->pages_) {
     {
@@ -49,7 +54,11 @@ void WalCheckpointer::Run() {
     lock.unlock();
     // A checkpoint that cannot finish now (a reader on old frames) is
     // retried after the next commits; nothing is lost either way.
-    sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    {
+      std::lock_guard running(checkpoint_mu_);
+      sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr);
+    }
     lock.lock();
   }
 }

@@ -9,7 +9,9 @@
 // checkpointer runs a PASSIVE checkpoint on its own connection (it never
 // blocks the writer or readers). If the log still grows past `8 * pages`
 // (checkpoints falling behind a sustained load), the hook checkpoints
-// inline as SQLite would, so the WAL file stays bounded.
+// inline as SQLite would, after the thread's checkpoint in flight if any, so
+// the WAL file stays bounded near `8 * pages` frames (readers that hold old
+// frames aside, as with SQLite's own checkpoints).
 #pragma once
 
 #include <condition_variable>
@@ -40,6 +42,7 @@ class WalCheckpointer {
 
   std::optional<SqliteDb> db_;
   int pages_ = 1000;
+  std::mutex checkpoint_mu_;  // held while either side checkpoints
   std::mutex mu_;
   std::condition_variable cv_;
   bool wanted_ = false;

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/json_fields.h"
 #include "engine/log_store.h"
 #include "engine/sqlite_checkpointer.h"
 #include "engine/sqlite_db.h"
@@ -29,16 +30,6 @@ inline constexpr const char* kSummaryColumns =
     "(SELECT e.ts FROM events e WHERE e.session = s.id ORDER BY e.seq DESC LIMIT 1), "
     "(SELECT e.seq FROM events e WHERE e.session = s.id ORDER BY e.seq DESC LIMIT 1), s.ended, "
     "s.owner";
-
-inline std::string JsonString(const Json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-inline int64_t JsonInt(const Json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_number() ? it->get<int64_t>() : 0;
-}
 
 SessionSummary ReadSummary(SqliteStmt& q);
 

@@ -1,5 +1,6 @@
 // Governing and relaying one model call (llm_proxy.h): the request's event
 // and its verdict, the exchange with the upstream, the answer's events.
+#include "engine/json_fields.h"
 #include "harness-adapters/llm_proxy_internal.h"
 
 namespace reins {
@@ -49,7 +50,7 @@ std::string PromptPointer(llm::Api api, const Json& body) {
   for (size_t i = it->size(); i-- > 0;) {
     const Json& m = (*it)[i];
     if (!m.is_object()) continue;
-    std::string role = m.value("role", api == llm::Api::kGemini ? "user" : "");
+    std::string role = JsonString(m, "role", api == llm::Api::kGemini ? "user" : "");
     if (role == "user") return std::string("/") + list + "/" + std::to_string(i);
   }
   return "";
@@ -235,7 +236,7 @@ Status LlmProxy::Impl::Record(const std::string& session, llm::Api api, const st
   for (const Json& call : relay.facts->tool_calls) {
     Json e = {{"type", "tool_call"},
               {"session", session},
-              {"tool", call.value("tool", "")},
+              {"tool", JsonString(call, "tool")},
               {"input", call.contains("input") && call["input"].is_object() ? call["input"]
                                                                             : Json::object()},
               {"labels", {{"source", "proxy"}, {"observed", "true"}}}};

@@ -184,6 +184,22 @@ TEST_CASE("proxy: a body nested too deep is refused in the provider's format", "
   CHECK(f.upstream.requests().empty());
 }
 
+TEST_CASE("proxy: a message whose role is not a string is relayed, not a server error", "[proxy]") {
+  // The prompt finder read "role" with nlohmann's value(), which throws on
+  // a number: the client got a 500 instead of the provider's answer.
+  ProxyFixture f;
+  for (const Shape& s : Shapes("claude-sonnet-4-5", false)) {
+    INFO(s.name);
+    Json body = s.body;
+    const char* list = s.name == "gemini" ? "contents" : "messages";
+    if (!body.contains(list)) continue;  // Responses takes its input as a string here
+    body[list].push_back(Json{{"role", 5}, {"content", "odd"}});  // read first
+    std::string session = "role-" + std::to_string(s.name.size());
+    CHECK(f.Post(session, s.path, body).status == 200);
+    CHECK(f.Events(session, "llm_response").size() == 1);
+  }
+}
+
 TEST_CASE("proxy: a trivial prompt to an expensive model goes upstream with the cheap one",
           "[proxy]") {
   ProxyFixture f;

@@ -5,6 +5,8 @@
 #include <map>
 #include <optional>
 
+#include "engine/json_fields.h"
+
 namespace reins {
 
 namespace {
@@ -64,7 +66,7 @@ std::optional<LineCall> ParseLine(TranscriptFormat format, std::string_view line
     Json j = Json::parse(line, nullptr, false);
     if (!j.is_object() || !j.contains("payload") || !j["payload"].is_object()) return std::nullopt;
     const Json& p = j["payload"];
-    std::string type = j.value("type", "");
+    std::string type = JsonString(j, "type");
     if (type == "turn_context") {
       if (p.contains("model") && p["model"].is_string()) *model = p["model"];
       return std::nullopt;
@@ -78,21 +80,21 @@ std::optional<LineCall> ParseLine(TranscriptFormat format, std::string_view line
   if (format == TranscriptFormat::kGemini) {
     if (line.find("\"gemini\"") == std::string_view::npos) return std::nullopt;  // cheap filter
     Json j = Json::parse(line, nullptr, false);
-    if (!j.is_object() || j.value("type", "") != "gemini" || !j.contains("tokens") ||
+    if (!j.is_object() || JsonString(j, "type") != "gemini" || !j.contains("tokens") ||
         !j["tokens"].is_object() || !j.contains("id") || !j["id"].is_string()) {
       return std::nullopt;
     }
-    return LineCall{{j["id"].get<std::string>(), j.value("model", ""), GeminiUsage(j["tokens"])}};
+    return LineCall{{j["id"].get<std::string>(), JsonString(j, "model"), GeminiUsage(j["tokens"])}};
   }
   if (line.find("\"assistant\"") == std::string_view::npos) return std::nullopt;
   Json j = Json::parse(line, nullptr, false);
-  if (!j.is_object() || j.value("type", "") != "assistant" || j.value("isSidechain", false)) {
+  if (!j.is_object() || JsonString(j, "type") != "assistant" || JsonBool(j, "isSidechain")) {
     return std::nullopt;
   }
   const Json& m = j.contains("message") ? j["message"] : Json();
   if (!m.is_object() || !m.contains("usage") || !m["usage"].is_object()) return std::nullopt;
   LineCall c;
-  c.call = {m.value("id", "") + "/" + j.value("requestId", ""), m.value("model", ""),
+  c.call = {JsonString(m, "id") + "/" + JsonString(j, "requestId"), JsonString(m, "model"),
             CanonicalUsage(m["usage"])};
   c.finished = m.contains("stop_reason") && !m["stop_reason"].is_null();
   return c;

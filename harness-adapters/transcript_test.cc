@@ -171,3 +171,41 @@ TEST_CASE("TranscriptHas looks only at complete lines after the offset", "[trans
   std::ofstream(path, std::ios::app) << "\n";
   CHECK(TranscriptHas(path, static_cast<int64_t>(first.size()), "\"toolu_2\""));
 }
+
+TEST_CASE("transcript lines with fields of the wrong type are read without throwing",
+          "[transcript]") {
+  // A harness's file is outside input: `reins hook` crashed on a line whose
+  // "type" or "isSidechain" was not the expected kind (found by fuzzing
+  // EventSummary, which had the same fault).
+  TempDir dir;
+  std::string claude = dir.File("claude.jsonl");
+  std::ofstream(claude)
+      << R"({"type":5,"message":{"id":"x","usage":{"output_tokens":1}}})"
+      << "\n"
+      << R"({"type":"assistant","isSidechain":"no","requestId":9,)"
+      << R"("message":{"id":"a","model":["m"],"stop_reason":"end_turn","usage":{"output_tokens":2}}})"
+      << "\n";
+  TranscriptCursor cursor;
+  std::vector<ModelCall> calls = Read(claude, TranscriptFormat::kClaude, &cursor);
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].key == "a/");
+  CHECK(calls[0].model.empty());
+  CHECK(calls[0].usage["output_tokens"] == 2);
+
+  std::string gemini = dir.File("gemini.jsonl");
+  std::ofstream(gemini) << R"({"type":["gemini"],"id":"g0","tokens":{"output":1}})"
+                        << "\n"
+                        << R"({"type":"gemini","id":"g1","model":3,"tokens":{"output":4}})"
+                        << "\n";
+  TranscriptCursor gemini_cursor;
+  calls = Read(gemini, TranscriptFormat::kGemini, &gemini_cursor);
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].key == "g1");
+  CHECK(calls[0].model.empty());
+
+  std::string codex = dir.File("codex.jsonl");
+  std::ofstream(codex) << R"({"type":{"token_usage_record":1},"payload":{"response_id":"r"}})"
+                       << "\n";
+  TranscriptCursor codex_cursor;
+  CHECK(Read(codex, TranscriptFormat::kCodex, &codex_cursor).empty());
+}

@@ -1,6 +1,7 @@
 // Harness hooks posted to the server: POST /v1/hooks/HARNESS takes the JSON
 // the harness gives its hooks (Claude Code's http hooks post it; `reins
 // hook HARNESS --server` forwards it) and answers with what the harness reads.
+#include "engine/json_fields.h"
 #include "harness-adapters/hook_adapter.h"
 #include "server/api.h"
 #include "server/api_util.h"
@@ -19,7 +20,7 @@ class OwnedDecisionClient : public EngineDecisionClient {
       : EngineDecisionClient(engine, store), store_(store), who_(who) {}
 
   Result<bool> StartSession(Json start) override {
-    std::string session = start.value("session", "");
+    std::string session = JsonString(start, "session");
     start["owner"] = who_.name;
     auto started = EngineDecisionClient::StartSession(std::move(start));
     if (!started.ok() || *started || who_.role != Role::kAgent) return started;

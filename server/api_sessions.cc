@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "engine/json_fields.h"
 #include "server/api.h"
 #include "server/api_util.h"
 
@@ -109,7 +110,7 @@ asio::awaitable<HttpResponse> Api::CreateSession(Call& c) {
     co_return Error(400, "invalid_argument", "'policies' must be an object of NAME: ENTRY",
                     "policies");
   }
-  std::string id = start.value("id", "");
+  std::string id = JsonString(start, "id");
   if (start.contains("id") && (!start["id"].is_string() || id.empty())) {
     co_return Error(400, "invalid_argument", "'id' must be a non-empty string", "id");
   }
@@ -129,7 +130,7 @@ asio::awaitable<HttpResponse> Api::CreateSession(Call& c) {
     std::vector<ConfigError> errors;
     if (!policies.is_null() || !agent_spec.is_null()) {
       SessionState draft(id);
-      draft.agent = start.value("agent", "");
+      draft.agent = JsonString(start, "agent");
       Status valid = ctx_.policies->ValidateSession(draft, policies, agent_spec, &errors);
       if (!valid.ok()) return std::pair{Decision{}, std::move(errors)};
       Json config = {{"by", c.who.name}};
@@ -250,14 +251,14 @@ asio::awaitable<HttpResponse> Api::PostEvents(Call& c) {
                       where + "field 'session' does not match the URL's session '" + id + "'",
                       "session");
     }
-    if (j.value("type", "") == "approval") {
+    if (JsonString(j, "type") == "approval") {
       if (c.who.role == Role::kAgent) {
         co_return co_await Forbidden(c, id, "an agent cannot resolve approvals");
       }
       co_return Error(400, "invalid_argument", "resolve approvals with POST /v1/approvals/ID",
                       "type");
     }
-    if (j.value("type", "") == "session_start") {
+    if (JsonString(j, "type") == "session_start") {
       j["owner"] = c.who.name;  // who creates a session owns it; it cannot be claimed
       starts = starts || i == 0;
     }

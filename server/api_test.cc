@@ -303,3 +303,26 @@ TEST_CASE("a body that is not UTF-8 is a 400 with a JSON error", "[server][fuzz]
   REQUIRE(r->json().is_object());
   CHECK(r->json()["error"]["code"] == "invalid_json");
 }
+
+TEST_CASE("fields of the wrong JSON type are a 400 naming the field, never a 500",
+          "[server][fuzz]") {
+  // "id" and "type" were read with nlohmann's value(), which throws on a
+  // number before the check that names the field could run.
+  TestServer ts;
+  HttpClient c = ts.Client();
+  auto r = Call(c, "POST", "/v1/sessions", ts.admin, Json{{"id", 5}});
+  CHECK(r.status == 400);
+  CHECK(r.json()["error"]["field"] == "id");
+
+  REQUIRE(Call(c, "POST", "/v1/sessions", ts.admin, Json{{"id", "typed"}}).status == 201);
+  r = Call(c, "POST", "/v1/sessions/typed/events", ts.admin, Json{{"type", 7}});
+  INFO(r.body);
+  CHECK(r.status == 400);
+  CHECK(r.json()["error"]["field"] == "type");
+  size_t before = Call(c, "GET", "/v1/sessions/typed/events", ts.admin).json()["records"].size();
+  r = Call(c, "POST", "/v1/sessions/typed/events", ts.admin,
+           {{"events", {Ev("request", {{"text", "hi"}}), Json{{"type", {1}}}}}});
+  CHECK(r.status == 400);
+  // Nothing of a refused batch was recorded.
+  CHECK(Call(c, "GET", "/v1/sessions/typed/events", ts.admin).json()["records"].size() == before);
+}

@@ -14,6 +14,7 @@
 
 #include "engine/canonical_json.h"
 #include "engine/clock.h"
+#include "engine/json_fields.h"
 
 namespace reins {
 
@@ -51,7 +52,7 @@ Result<Json> ReadTokenList(const std::string& path, std::vector<TokenEntry>* ent
         !t.value("sha256", Json()).is_string()) {
       return Status::InvalidArgument(where + ": needs a name and a sha256");
     }
-    auto role = RoleFromName(t.value("role", ""));
+    auto role = RoleFromName(JsonString(t, "role"));
     if (!role) return Status::InvalidArgument(where + ": role must be agent, approver or admin");
     std::string hash = t["sha256"];
     if (hash.size() != 64) return Status::InvalidArgument(where + ": sha256 must be 64 hex digits");

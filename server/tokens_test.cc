@@ -64,6 +64,12 @@ TEST_CASE("configured tokens and the file combine; a bad file keeps what was loa
   CHECK_FALSE(st.ok());
   CHECK(st.message().find("role") != std::string::npos);
   CHECK(store.Authenticate(*agent));  // still the last good list
+
+  // A role that is not a string is the same clear error (it used to throw).
+  std::ofstream(file) << "[{\"name\": \"x\", \"role\": 3, \"sha256\": \"00\"}]";
+  st = store.Reload();
+  CHECK(st.message().find("token 0: role must be agent, approver or admin") != std::string::npos);
+  CHECK(store.Authenticate(*agent));
 }
 
 TEST_CASE("a first start writes an admin and an approver token, once", "[tokens]") {

@@ -1,11 +1,16 @@
 // Shared by the fuzz targets: invariant checks that stop the run as a crash
-// (libFuzzer then saves the input), and small helpers for splitting inputs.
+// (libFuzzer then saves the input), a temporary directory per target, and a
+// helper for splitting inputs.
 #pragma once
+
+#include <stdlib.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace reins::fuzz {
 
@@ -34,6 +39,30 @@ inline void SplitAt(std::string_view text, std::string_view sep, std::string_vie
     *head = text.substr(0, at);
     *tail = text.substr(at + sep.size());
   }
+}
+
+namespace internal {
+inline std::vector<std::string>& TempDirs() {
+  static auto* dirs = new std::vector<std::string>();
+  return *dirs;
+}
+inline void RemoveTempDirs() {
+  std::error_code ec;
+  for (const std::string& d : TempDirs()) std::filesystem::remove_all(d, ec);
+}
+}  // namespace internal
+
+// A fresh directory under $TMPDIR, removed when the run ends normally; after
+// a crash it stays, with what the crashing input left in it.
+inline std::string MakeTempDir(const std::string& prefix) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (!mkdtemp(tmpl.data())) {
+    perror("mkdtemp");
+    abort();
+  }
+  if (internal::TempDirs().empty()) std::atexit(internal::RemoveTempDirs);
+  internal::TempDirs().push_back(tmpl);
+  return tmpl;
 }
 
 }  // namespace reins::fuzz

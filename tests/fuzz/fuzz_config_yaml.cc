@@ -37,9 +37,7 @@ struct Setup {
   std::unique_ptr<reins::ConfigLoader> loader;
 
   Setup() {
-    std::string tmpl = (fs::temp_directory_path() / "reins-fuzz-config-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) abort();
-    dir = tmpl;
+    dir = reins::fuzz::MakeTempDir("reins-fuzz-config");
     // "~/x" in a configuration resolves here, not in the real home.
     setenv("HOME", dir.c_str(), 1);
     std::error_code ec;

@@ -14,8 +14,6 @@
 // object; a Claude Code or Codex permission decision is one the harness
 // knows; every session the hooks started has a hash chain that verifies and
 // a folded state equal to the engine's.
-#include <stdlib.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -68,9 +66,7 @@ struct Setup {
   std::shared_ptr<const reins::PolicySet> policies;
 
   Setup() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "reins-fuzz-hook-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) abort();
-    dir = tmpl;
+    dir = reins::fuzz::MakeTempDir("reins-fuzz-hook");
     std::ofstream(dir + "/claude.jsonl") << kClaudeTranscript;
     std::ofstream(dir + "/codex.jsonl") << kCodexTranscript;
     std::ofstream(dir + "/gemini.jsonl") << kGeminiTranscript;

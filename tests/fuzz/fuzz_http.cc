@@ -70,6 +70,9 @@ std::string Slurp(const std::string& path) {
   return text;
 }
 
+struct Setup;
+Setup& S();
+
 struct Setup {
   std::string dir;
   reins::PolicyRegistry registry;
@@ -78,9 +81,7 @@ struct Setup {
   std::string admin, approver, agent;
 
   Setup() {
-    std::string tmpl = (fs::temp_directory_path() / "reins-fuzz-http-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) abort();
-    dir = tmpl;
+    dir = reins::fuzz::MakeTempDir("reins-fuzz-http");
     // Hooks posted to the server may name transcripts under "~".
     setenv("HOME", dir.c_str(), 1);
     std::error_code ec;
@@ -105,6 +106,9 @@ struct Setup {
     }
     server = std::move(s).value();
     port = server->port();
+    // Registered after the directory's removal, so it runs before it: no
+    // server thread writes into the directory while it goes.
+    std::atexit([] { S().server->Shutdown(std::chrono::seconds(2)); });
     admin = Slurp(dir + "/tokens/admin.token");
     approver = Slurp(dir + "/tokens/approver.token");
     auto t = reins::TokenStore::Create(dir + "/tokens/tokens.json", reins::Role::kAgent, "fuzz");

@@ -12,8 +12,6 @@
 // decision with a known verdict (a failing script is a deny, fail closed);
 // the log's hash chain verifies and a fresh fold of the log equals the
 // engine's state after every input.
-#include <stdlib.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -43,9 +41,7 @@ struct Setup {
   reins::PolicyRegistry registry;
 
   Setup() {
-    std::string tmpl = (fs::temp_directory_path() / "reins-fuzz-lua-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) abort();
-    dir = tmpl;
+    dir = reins::fuzz::MakeTempDir("reins-fuzz-lua");
     script = dir + "/p.lua";
     // Small limits, and scripts may not raise them much: every input ends
     // within milliseconds and a few MiB whatever it does.

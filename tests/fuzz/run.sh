@@ -8,6 +8,10 @@
 #   tests/fuzz/run.sh BUILD_DIR SECONDS [TARGET...]
 #
 # TARGET is a name such as shell or fuzz_shell; the default is all of them.
+# FUZZ_SEED=N in the environment fixes libFuzzer's random seed, so a run of
+# the same build over the same seeds tries the same inputs in the same order
+# (make fuzz-smoke, part of make test, uses it: its result does not depend on
+# luck; the long runs of make fuzz take a new seed each time).
 # Prints per target "fuzz_TARGET_execs N runs" and "fuzz_TARGET_result ok"
 # (or "crash", with the input that crashed and the command that reproduces
 # it). Exits 1 when any target crashed, 2 on a usage error.
@@ -58,7 +62,7 @@ for t in "${targets[@]}"; do
   log=$work/fuzz.log
   # Sanitizer reports are crashes; a hung input (over 30 s) is one too.
   (cd "$work" && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 \
+    "$bin" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 \
     -max_len="$(max_len_of "$t")" -dict="$src/dict/$(dict_of "$t").dict" \
     -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$work/corpus" >"$log" 2>&1)
   status=$?
@@ -74,7 +78,7 @@ for t in "${targets[@]}"; do
   else
     failed=1
     echo "fuzz_${t}_result crash"
-    grep -m1 -E 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error:|invariant broken' \
+    grep -m2 -E 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer)|runtime error:|invariant broken|terminate called|what\(\): ' \
       "$log" | sed 's/^/  /'
     echo "  input: ${artifact:-(none written; see $log)}"
     [ -n "$artifact" ] && echo "  reproduce: $bin $artifact"
