@@ -12,6 +12,7 @@
 #include "cli/server_client.h"
 #include "cli/table.h"
 #include "engine/clock.h"
+#include "engine/json_fields.h"
 #include "server/http_client.h"
 #include "server/settings.h"
 
@@ -54,7 +55,7 @@ int Failed(const char* command, const Result<HttpResult>& r) {
   }
   Json j = r->json();
   std::string message =
-      j.is_object() && j.contains("error") ? j["error"].value("message", "") : r->body;
+      j.is_object() && j.contains("error") ? JsonString(j["error"], "message") : r->body;
   std::cerr << command << ": " << message << " (HTTP " << r->status << ")\n";
   return r->status == 400 || r->status == 404 || r->status == 409 ? 2 : 1;
 }

@@ -14,6 +14,7 @@
 #include "cli/server_client.h"
 #include "cli/setup.h"
 #include "engine/engine.h"
+#include "engine/json_fields.h"
 #include "engine/pricing.h"
 #include "harness-adapters/hook_adapter.h"
 #include "server/http_client.h"
@@ -70,7 +71,7 @@ int ForwardHook(const HookOptions& opt, const std::string& input) {
   if (!r.ok()) return refuse(r.status().message());
   if (r->status != 200) {
     Json j = r->json();
-    return refuse(j.is_object() && j.contains("error") ? j["error"].value("message", r->body)
+    return refuse(j.is_object() && j.contains("error") ? JsonString(j["error"], "message", r->body)
                                                        : "HTTP " + std::to_string(r->status));
   }
   std::cout << r->body;

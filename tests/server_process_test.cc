@@ -7,6 +7,7 @@
 
 #include "engine/testing.h"
 #include "server/http_client.h"
+#include "server/http_server.h"
 #include "tests/support/process.h"
 #include "tests/support/serve_process.h"
 
@@ -154,19 +155,27 @@ TEST_CASE("audit show --server reads a session from a running server and follows
 
 // SIGKILL under load, 20 times on one log: tests/failure_test.cc.
 
+namespace {
+
+// Claude Code's PreToolUse hook input for a Bash command.
+std::string PreToolUseBash(const std::string& session, const std::string& command) {
+  return Json{{"hook_event_name", "PreToolUse"},
+              {"session_id", session},
+              {"cwd", "/work"},
+              {"transcript_path", "/nonexistent.jsonl"},
+              {"tool_name", "Bash"},
+              {"tool_input", {{"command", command}}},
+              {"tool_use_id", "toolu_1"}}
+      .dump();
+}
+
+}  // namespace
+
 TEST_CASE("reins hook claude --server forwards to the server, and refuses when it is down",
           "[serve][claude]") {
   TempDir dir;
   WriteFile(dir.File("server.yaml"), kConfig);
-  std::string hook = Json{
-      {"hook_event_name", "PreToolUse"},
-      {"session_id", "cc"},
-      {"cwd", "/work"},
-      {"transcript_path", "/nonexistent.jsonl"},
-      {"tool_name", "Bash"},
-      {"tool_input", {{"command", "npm install x"}}},
-      {"tool_use_id",
-       "toolu_1"}}.dump();
+  std::string hook = PreToolUseBash("cc", "npm install x");
   std::string url;
   {
     ServeProcess serve(dir.path());
@@ -196,4 +205,33 @@ TEST_CASE("reins hook claude --server forwards to the server, and refuses when i
   CHECK(out["hookSpecificOutput"]["permissionDecision"] == "deny");
   CHECK(out["hookSpecificOutput"]["permissionDecisionReason"].get<std::string>().find(
             "reins server") != std::string::npos);
+}
+
+TEST_CASE("reins hook --server refuses when a gateway answers with an error of its own form",
+          "[serve][claude]") {
+  // A proxy in front of the server that answers {"error": "..."}: reading
+  // its "message" threw, the hook died, and Claude Code takes a hook that
+  // dies as a non-blocking error: the tool call went ahead.
+  TempDir dir;
+  WriteFile(dir.File("agent.token"), "reins_" + std::string(64, 'a'));
+  HttpServer gateway(
+      {},
+      [](HttpRequest&, HttpExchange&) -> boost::asio::awaitable<HttpResponse> {
+        co_return HttpResponse{502, "application/json", R"({"error": "upstream down"})", {}};
+      },
+      nullptr);
+  REQUIRE(gateway.ListenTcp("127.0.0.1:0").ok());
+  gateway.Start(1);
+  std::string url = "http://127.0.0.1:" + std::to_string(gateway.tcp_port());
+  std::string hook = PreToolUseBash("gw", "rm -rf build");
+  auto r =
+      Run({ReinsBin(), "hook", "claude", "--server", url, "--token-file", dir.File("agent.token")},
+          hook);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  Json out = Json::parse(r.out);
+  CHECK(out["hookSpecificOutput"]["permissionDecision"] == "deny");
+  CHECK(out["hookSpecificOutput"]["permissionDecisionReason"].get<std::string>().find(
+            "upstream down") != std::string::npos);
+  gateway.Shutdown(std::chrono::seconds(1));
 }
