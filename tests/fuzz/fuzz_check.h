@@ -41,6 +41,17 @@ inline void SplitAt(std::string_view text, std::string_view sep, std::string_vie
   }
 }
 
+// True when `text` may name a device or a kernel file (/dev/zero,
+// /proc/self/fd/0, ...). Targets whose inputs name files to read skip such
+// inputs: reading one would block or never end, which says nothing about
+// reins.
+inline bool NamesSpecialFile(std::string_view text) {
+  for (std::string_view special : {"dev/", "proc/", "sys/", "fd/"}) {
+    if (text.find(special) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 namespace internal {
 inline std::vector<std::string>& TempDirs() {
   static auto* dirs = new std::vector<std::string>();
