@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/json_fields.h"
+
 namespace reins {
 
 namespace {
@@ -37,11 +39,6 @@ const char* const kPathFields[] = {"file_path", "absolute_path", "notebook_path"
 const char* const kPathListFields[] = {"paths", "include"};
 const char* const kPatchFields[] = {"input", "patch", "command"};
 const char* const kSkillFields[] = {"skill", "skill_name", "name"};
-
-std::string StringField(const Json& input, const char* key) {
-  auto it = input.find(key);
-  return it != input.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 // Quotes one word for a POSIX shell, only when it needs it.
 std::string ShellQuote(const std::string& word) {
@@ -159,7 +156,7 @@ ToolCallFacts ToolTable::Describe(std::string_view tool, const Json& input) cons
   if (!input.is_object()) return f;
   auto paths = [&](std::vector<std::string>* out) {
     for (const char* key : kPathFields) {
-      std::string p = StringField(input, key);
+      std::string p = JsonString(input, key);
       if (!p.empty()) out->push_back(std::move(p));
     }
     for (const char* key : kPathListFields) {
@@ -188,7 +185,7 @@ ToolCallFacts ToolTable::Describe(std::string_view tool, const Json& input) cons
     case ToolRole::kEdit:
       if (tool == "apply_patch") {
         for (const char* key : kPatchFields) {
-          std::string patch = StringField(input, key);
+          std::string patch = JsonString(input, key);
           if (patch.empty()) continue;
           f.write_paths = PatchPaths(patch);
           break;
@@ -198,12 +195,12 @@ ToolCallFacts ToolTable::Describe(std::string_view tool, const Json& input) cons
       }
       break;
     case ToolRole::kWeb:
-      if (std::string url = StringField(input, "url"); !url.empty()) f.urls.push_back(url);
-      AddUrls(StringField(input, "prompt"), &f.urls);
+      if (std::string url = JsonString(input, "url"); !url.empty()) f.urls.push_back(url);
+      AddUrls(JsonString(input, "prompt"), &f.urls);
       break;
     case ToolRole::kSkill:
       for (const char* key : kSkillFields) {
-        f.skill = StringField(input, key);
+        f.skill = JsonString(input, key);
         if (!f.skill.empty()) break;
       }
       break;

@@ -20,6 +20,7 @@
 
 #include "cli/audit.h"
 #include "engine/event.h"
+#include "engine/json_fields.h"
 #include "engine/sqlite_audit.h"
 
 namespace reins {
@@ -156,20 +157,17 @@ class Exporter {
     }
     Json cost = d.value("cost", Json::object());
     Json tokens = cost.is_object() ? cost.value("tokens", Json::object()) : Json::object();
-    auto str = [](const Json& obj, const char* key) {
-      auto it = obj.find(key);
-      return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
     auto num = [](const Json& obj, const char* key) {
       auto it = obj.find(key);
       return it != obj.end() ? NumberText(*it) : std::string();
     };
-    std::string model = str(event, "model");
-    if (model.empty() && cost.is_object()) model = str(cost, "model");
+    std::string model = JsonString(event, "model");
+    if (model.empty() && cost.is_object()) model = JsonString(cost, "model");
     out_ << CsvLine({r.session, std::to_string(r.seq), FormatRfc3339(r.ts), r.type,
-                     str(event, "tool"), model, str(d, "verdict"), policies, str(d, "reason"),
-                     cost.is_object() ? num(cost, "usd") : "", num(tokens, "input"),
-                     num(tokens, "output"), str(d, "approval_id"), EventSummary(event, 80)})
+                     JsonString(event, "tool"), model, JsonString(d, "verdict"), policies,
+                     JsonString(d, "reason"), cost.is_object() ? num(cost, "usd") : "",
+                     num(tokens, "input"), num(tokens, "output"), JsonString(d, "approval_id"),
+                     EventSummary(event, 80)})
          << '\n';
   }
 

@@ -16,6 +16,7 @@
 #include "cli/server_client.h"
 #include "cli/table.h"
 #include "engine/clock.h"
+#include "engine/json_fields.h"
 #include "engine/record.h"
 #include "server/http_client.h"
 
@@ -46,14 +47,9 @@ std::string Waited(TimeUs us) {
   return buf;
 }
 
-std::string Str(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // What an event was about, in a few words.
 std::string Summary(const Json& e) {
-  std::string type = Str(e, "type");
+  std::string type = JsonString(e, "type");
   if (type == "tool_call" || type == "tool_result") {
     const Json& in = e.value(type == "tool_call" ? "input" : "output", Json());
     if (in.is_object()) {
@@ -66,22 +62,23 @@ std::string Summary(const Json& e) {
   }
   if (type == "llm_response") {
     const Json& u = e.value("usage", Json::object());
-    return Str(e, "model") + " " + std::to_string(u.value("input_tokens", 0)) + " in / " +
+    return JsonString(e, "model") + " " + std::to_string(u.value("input_tokens", 0)) + " in / " +
            std::to_string(u.value("output_tokens", 0)) + " out";
   }
-  if (type == "llm_request") return Str(e, "model") + " \"" + Str(e, "text") + "\"";
+  if (type == "llm_request") return JsonString(e, "model") + " \"" + JsonString(e, "text") + "\"";
   if (type == "session_start") {
     std::string s;
     for (const char* k : {"user", "agent", "harness", "model"}) {
-      if (!Str(e, k).empty()) s += (s.empty() ? "" : " ") + std::string(k) + "=" + Str(e, k);
+      if (!JsonString(e, k).empty())
+        s += (s.empty() ? "" : " ") + std::string(k) + "=" + JsonString(e, k);
     }
     return s;
   }
   if (type == "approval")
-    return (e.value("approved", false) ? "approved " : "denied ") + Str(e, "note");
+    return (e.value("approved", false) ? "approved " : "denied ") + JsonString(e, "note");
   if (type == "cost") return "$" + std::to_string(e.value("cost_usd", 0.0));
   for (const char* k : {"text", "reason"}) {
-    if (!Str(e, k).empty()) return Str(e, k);
+    if (!JsonString(e, k).empty()) return JsonString(e, k);
   }
   return "";
 }
@@ -101,15 +98,15 @@ class Timeline {
         Flush();
         // An approval event's row would repeat the approval record's, which
         // also says who decided and how long the ask waited.
-        if (Str(b, "type") == "approval") break;
-        pending_ = MakeRow(r, Str(b, "type"), Str(b, "tool"), Summary(b));
+        if (JsonString(b, "type") == "approval") break;
+        pending_ = MakeRow(r, JsonString(b, "type"), JsonString(b, "tool"), Summary(b));
         pending_event_ = b;
-        if (Str(b, "type") == "session_end") ended_ = true;
+        if (JsonString(b, "type") == "session_end") ended_ = true;
         break;
       case RecordKind::kDecision: {
         if (b.contains("cost") && b["cost"].is_object()) cost_ += b["cost"].value("usd", 0.0);
         if (!pending_ || b.value("event_seq", int64_t{0}) != pending_->seq) break;
-        pending_->verdict = Str(b, "verdict");
+        pending_->verdict = JsonString(b, "verdict");
         // What a policy rewrote (a redaction) is shown as rewritten: the
         // secret the event carried stays out of the audit's output.
         if (b.contains("patch") && b["patch"].is_object()) {
@@ -120,14 +117,14 @@ class Timeline {
           if (p.is_string())
             pending_->policy += (pending_->policy.empty() ? "" : ", ") + p.get<std::string>();
         }
-        pending_->reason = Str(b, "reason");
+        pending_->reason = JsonString(b, "reason");
         pending_->cost = cost_;
         Flush();
         break;
       }
       case RecordKind::kApproval: {
         Flush();
-        std::string op = Str(b, "op"), id = Str(b, "id");
+        std::string op = JsonString(b, "op"), id = JsonString(b, "id");
         if (op == "requested") {
           asked_at_[id] = r.ts;
           break;
@@ -140,8 +137,9 @@ class Timeline {
           bool ok = b.value("approved", false);
           row.verdict = ok ? "allow" : "deny";
           row.summary = std::string(ok ? "approved" : "denied") + " by " +
-                        (Str(b, "by").empty() ? "?" : Str(b, "by")) + waited + ": " + id;
-          row.reason = Str(b, "note");
+                        (JsonString(b, "by").empty() ? "?" : JsonString(b, "by")) + waited + ": " +
+                        id;
+          row.reason = JsonString(b, "note");
         } else {
           row.verdict = "deny";
           row.summary = "expired" + waited + ": " + id;
@@ -153,15 +151,15 @@ class Timeline {
       case RecordKind::kChildCost:
         Flush();
         cost_ += b.value("cost_usd", 0.0);
-        Emit(MakeRow(r, "child_cost", "", Str(b, "child") + " " + Str(b, "model")));
+        Emit(MakeRow(r, "child_cost", "", JsonString(b, "child") + " " + JsonString(b, "model")));
         break;
       case RecordKind::kNote:
         Flush();
-        Emit(MakeRow(r, "note", "", Str(b, "source"), Str(b, "message")));
+        Emit(MakeRow(r, "note", "", JsonString(b, "source"), JsonString(b, "message")));
         break;
       case RecordKind::kConfig:
         Flush();
-        Emit(MakeRow(r, "config", "", Str(b, "change") + " by " + Str(b, "by")));
+        Emit(MakeRow(r, "config", "", JsonString(b, "change") + " by " + JsonString(b, "by")));
         break;
       case RecordKind::kState:
         break;

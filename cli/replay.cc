@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "engine/json_fields.h"
 #include "engine/policy_set.h"
 
 namespace reins {
@@ -25,15 +26,10 @@ std::string Mark(const std::string& verdict) {
   return "passes";
 }
 
-std::string StringOf(const Json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 ReplayVerdict RecordedVerdict(const Json& decision) {
   ReplayVerdict v;
-  v.verdict = StringOf(decision, "verdict");
-  v.reason = StringOf(decision, "reason");
+  v.verdict = JsonString(decision, "verdict");
+  v.reason = JsonString(decision, "reason");
   auto it = decision.find("policies");
   if (it != decision.end() && it->is_array()) {
     for (const Json& p : *it) {
@@ -209,7 +205,7 @@ Status Replayer::Replay(Track& track, const Record& record, const Json& old_deci
   if (event->type() == EventType::kApproval) return ReplayApproval(track, *event, old_decision);
 
   ReplayVerdict old = RecordedVerdict(old_decision);
-  if (old.verdict == "ask") track.asked[StringOf(old_decision, "approval_id")] = record.seq;
+  if (old.verdict == "ask") track.asked[JsonString(old_decision, "approval_id")] = record.seq;
   auto d = Submit(*event);
   if (!d.ok()) {
     if (d.status().code() != Status::Code::kInvalidArgument) return d.status();
@@ -256,7 +252,7 @@ Status Replayer::Replay(Track& track, const Record& record, const Json& old_deci
 
 Status Replayer::ReplayApproval(Track& track, const Event& event, const Json& old_decision) {
   std::string replay_id;
-  auto asked = track.asked.find(StringOf(old_decision, "approval_id"));
+  auto asked = track.asked.find(JsonString(old_decision, "approval_id"));
   if (asked != track.asked.end()) {
     auto pending = track.replay_ask.find(asked->second);
     if (pending != track.replay_ask.end()) {
