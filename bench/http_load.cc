@@ -6,6 +6,7 @@
 //             [--group-commit both|on|off] [--client async|threads]
 //             [--client-threads 1] [--io-threads 0] [--session-events N]
 //             [--idle-connections N] [--server URL --token-file FILE]
+//             [--floor]
 //
 // For each group-commit mode it starts the real server in this process
 // (reins::Server on 127.0.0.1:0, a fresh SQLite file and token directory in a
@@ -37,6 +38,12 @@
 // this process: its figures are labelled http_ext_..., and the server's CPU
 // is not measured.
 //
+// --floor runs the levels once more against the HTTP layer alone: the same
+// HttpServer (one I/O thread per core) with a handler that parses each body
+// as JSON and answers a fixed allow, with no engine, policies or log behind
+// it (http_floor_...). No server built on this HTTP stack can do better on
+// this machine, which is what the target figures are to be read against.
+//
 // Client and server share the machine's cores, so the client's own CPU time
 // is measured (client_cpu, a share of all cores) and kept small: by default
 // every connection is a Beast coroutine on one client thread; `--client
@@ -65,7 +72,9 @@
 #include <thread>
 #include <vector>
 
+#include "bench/floors.h"
 #include "bench/http_load_client.h"
+#include "bench/machine_cpu.h"
 #include "builtins/builtins.h"
 #include "engine/config.h"
 #include "scripts/lua_loader.h"
@@ -93,6 +102,7 @@ struct Options {
   int64_t session_events = 0;
   int idle_connections = 0;
   std::string server_url, token_file;
+  bool floor = false;
 };
 
 double CpuSeconds(clockid_t clock) {
@@ -108,24 +118,6 @@ double ThreadsCpuSeconds(std::vector<std::thread>& threads) {
     if (pthread_getcpuclockid(t.native_handle(), &clock) == 0) sum += CpuSeconds(clock);
   }
   return sum;
-}
-
-// The machine's CPU time (all cores) from /proc/stat, to tell how much
-// other processes took from a level's run.
-struct MachineCpu {
-  double busy = 0, total = 0;  // in clock ticks
-};
-
-MachineCpu ReadMachineCpu() {
-  std::ifstream in("/proc/stat");
-  std::string cpu;
-  double user, nice, system, idle, iowait, irq, softirq, steal;
-  MachineCpu m;
-  if (in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) {
-    m.busy = user + nice + system + irq + softirq + steal;
-    m.total = m.busy + idle + iowait;
-  }
-  return m;
 }
 
 // The server's histogram sums and counts (seconds, from /metrics), to say
@@ -381,6 +373,20 @@ bool RunMode(const Options& o, const PolicyRegistry& registry, bool group_commit
   return ok;
 }
 
+bool RunFloor(const Options& o, std::vector<LevelResult>* results) {
+  HttpFloor floor(o.io_threads > 0
+                      ? o.io_threads
+                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  if (!floor.ok()) {
+    fprintf(stderr, "http_load: the floor server: %s\n", floor.error().c_str());
+    return false;
+  }
+  Target target{"http://127.0.0.1:" + std::to_string(floor.port()), "floor", floor.port(), true};
+  printf("== floor: the HTTP layer alone, %s\n", target.url.c_str());
+  SweepLevels(o, target, "floor", results);
+  return true;
+}
+
 int Main(int argc, char** argv) {
   Options o;
   CLI::App app{"Load on the reins HTTP server over loopback"};
@@ -415,6 +421,8 @@ int Main(int argc, char** argv) {
       ->check(CLI::ExistingFile)
       ->needs(server_opt);
   server_opt->needs("--token-file");
+  app.add_flag("--floor", o.floor,
+               "Also run the levels against the HTTP layer alone (no engine, no log)");
   CLI11_PARSE(app, argc, argv);
   // Each idle connection takes a descriptor here (and one in the server).
   RaiseDescriptorLimit();
@@ -471,6 +479,10 @@ int Main(int argc, char** argv) {
     if (o.group_commit != "both" && o.group_commit != (gc ? "on" : "off")) continue;
     modes.emplace_back(gc ? "gc_on" : "gc_off", std::vector<LevelResult>());
     if (!RunMode(o, registry, gc, &modes.back().second)) return 1;
+  }
+  if (o.floor) {
+    modes.emplace_back("floor", std::vector<LevelResult>());
+    if (!RunFloor(o, &modes.back().second)) return 1;
   }
   std::string rate = o.rate > 0 ? "rate" + std::to_string(static_cast<int64_t>(o.rate)) + "_" : "";
   if (o.idle_connections > 0) rate += "idle" + std::to_string(o.idle_connections) + "_";

@@ -3,7 +3,7 @@
 //   proxy_latency [--requests 2000] [--warmup 200] [--stream-requests 200]
 //                 [--stream-warmup 20] [--chunk-delay-ms 10] [--batch 20]
 //                 [--spaced-requests 1000] [--gap-us 2000] [--threads N]
-//                 [--config FILE]
+//                 [--config FILE] [--floor]
 //
 // In this process: a fake Anthropic API (tests/support/fake_upstream.h) and
 // the real proxy in front of it, set up as `reins proxy` sets it up (a
@@ -30,6 +30,10 @@
 // event (proxy_engine_{request,response}_p50) and proxy_other_cpu (the
 // share of the machine other processes took meanwhile).
 //
+// --floor then times the same non-streaming calls through a bare relay
+// (bench/floors.h) instead of the proxy: proxy_floor_{,spaced_}...; the
+// proxy's figures less these are what its own work adds.
+//
 // It exits 1 when a request fails (a status other than 200, an answer
 // without its usage or last event, a closed connection) or when the log
 // lacks the llm_request or llm_response of a proxied call.
@@ -37,7 +41,6 @@
 #include <utility>  // before Asio: Boost 1.74's coroutine support needs it under C++20
 // clang-format on
 
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,7 +50,6 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +60,9 @@
 #include <tuple>
 #include <vector>
 
+#include "bench/floors.h"
+#include "bench/machine_cpu.h"
+#include "bench/proxy_calls.h"
 #include "builtins/builtins.h"
 #include "engine/config.h"
 #include "engine/engine.h"
@@ -78,8 +83,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace fs = std::filesystem;
 using tcp = asio::ip::tcp;
-using Steady = std::chrono::steady_clock;
-using Request = http::request<http::string_body>;
 using testing::FakeUpstream;
 
 // Limits far above what a run spends (a call costs $0.0006), so that every
@@ -108,165 +111,8 @@ struct Options {
   int spaced_requests = 1000, gap_us = 2000;
   int threads = 0;  // the proxy's I/O threads; 0: the configuration's
   std::string config;
+  bool floor = false;
 };
-
-int64_t NsSince(Steady::time_point start) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now() - start).count();
-}
-
-// What this process has used so far: CPU time, and context switches of its
-// threads (each hand-off between threads that waits costs one).
-struct Usage {
-  double cpu_ns = 0, switches = 0;
-  static Usage Now() {
-    timespec ts{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return {static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec),
-            static_cast<double>(ru.ru_nvcsw + ru.ru_nivcsw)};
-  }
-};
-
-// The machine's busy and total CPU time (all cores, clock ticks) from
-// /proc/stat, to tell how much other processes took during a run.
-std::pair<double, double> MachineTicks() {
-  std::ifstream in("/proc/stat");
-  std::string cpu;
-  double user, nice, system, idle, iowait, irq, softirq, steal;
-  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal)) {
-    return {0, 0};
-  }
-  double busy = user + nice + system + irq + softirq + steal;
-  return {busy, busy + idle + iowait};
-}
-
-// One answer, timed from the moment its request starts to be written.
-struct Timing {
-  int64_t first_byte_ns = -1;  // the first byte of the body
-  int64_t total_ns = 0;        // the last byte
-};
-
-// One keep-alive HTTP/1.1 connection to 127.0.0.1, used synchronously. It
-// reads answers with read_some, so the first body byte is timed when it
-// arrives, not when the whole answer is in.
-class Connection {
- public:
-  Connection(asio::io_context& io, int port) : socket_(io), port_(port) {}
-
-  // Sends `req` and reads the whole answer into `body`. Errors: the
-  // connection failed, the status is not 200, or the server will close.
-  Status Exchange(const Request& req, Timing* t, std::string* body) {
-    beast::error_code ec;
-    if (!socket_.is_open()) {
-      socket_.connect(
-          tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port_)), ec);
-      if (!ec) socket_.set_option(tcp::no_delay(true), ec);
-      if (ec) return Status::IOError("connecting: " + ec.message());
-    }
-    *t = Timing();
-    body->clear();
-    auto start = Steady::now();
-    http::write(socket_, req, ec);
-    if (ec) return Status::IOError("writing the request: " + ec.message());
-    http::response_parser<http::buffer_body> parser;
-    http::read_header(socket_, buffer_, parser, ec);
-    if (ec) return Status::IOError("reading the answer's head: " + ec.message());
-    char buf[16384];
-    while (!parser.is_done()) {
-      parser.get().body().data = buf;
-      parser.get().body().size = sizeof buf;
-      http::read_some(socket_, buffer_, parser, ec);
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) return Status::IOError("reading the answer: " + ec.message());
-      size_t n = sizeof buf - parser.get().body().size;
-      if (n > 0 && t->first_byte_ns < 0) t->first_byte_ns = NsSince(start);
-      body->append(buf, n);
-    }
-    t->total_ns = NsSince(start);
-    int status = parser.get().result_int();
-    if (status != 200) {
-      return Status::IOError("status " + std::to_string(status) + ": " + body->substr(0, 300));
-    }
-    // A new connection would be timed into the next request.
-    if (!parser.keep_alive()) return Status::IOError("the server closes the connection");
-    return Status::OK();
-  }
-
- private:
-  tcp::socket socket_;
-  int port_;
-  beast::flat_buffer buffer_;
-};
-
-// What Claude Code sends for a short question, API key and session included.
-Request MessagesRequest(bool stream) {
-  Json body = {{"model", "claude-sonnet-4-5"},
-               {"max_tokens", 1024},
-               {"system", "You are a coding assistant. Be brief."},
-               {"messages", {{{"role", "user"}, {"content", "Say hello."}}}}};
-  if (stream) body["stream"] = true;
-  Request req{http::verb::post, "/v1/messages", 11};
-  req.set(http::field::host, "127.0.0.1");
-  req.set(http::field::content_type, "application/json");
-  req.set("x-api-key", "sk-ant-bench-not-a-key");
-  req.set("anthropic-version", "2023-06-01");
-  req.set("x-reins-session", kSession);
-  req.body() = body.dump();
-  req.prepare_payload();
-  return req;
-}
-
-// The timings of one kind of call, directly and through the proxy, and what
-// the process used during each side's batches.
-struct Samples {
-  std::vector<Timing> direct, via;
-  Usage direct_used, via_used;
-};
-
-// Sends `n` requests on each connection in alternating batches (ABBA, so
-// neither side always goes first) and keeps the timings and usage when
-// `keep`, pausing `gap` after each. Every answer must contain `expect`.
-Status Alternate(Connection& direct, Connection& via, const Request& req, int n, int batch,
-                 const std::string& expect, bool keep, Samples* out,
-                 std::chrono::microseconds gap = {}) {
-  std::string body;
-  Timing t;
-  for (int done = 0, round = 0; done < n; done += batch, ++round) {
-    for (int leg = 0; leg < 2; ++leg) {
-      bool proxied = (leg == 0) == (round % 2 == 1);
-      Usage before = Usage::Now();
-      for (int i = 0; i < std::min(batch, n - done); ++i) {
-        Status st = (proxied ? via : direct).Exchange(req, &t, &body);
-        if (st.ok() && body.find(expect) == std::string::npos) {
-          st = Status::IOError("the answer lacks " + expect + ": " + body.substr(0, 300));
-        }
-        if (!st.ok()) {
-          return Status::IOError(std::string(proxied ? "through the proxy: " : "directly: ") +
-                                 st.message());
-        }
-        if (keep) (proxied ? out->via : out->direct).push_back(t);
-        if (gap.count() > 0) std::this_thread::sleep_for(gap);
-      }
-      if (!keep) continue;
-      Usage after = Usage::Now();
-      Usage& used = proxied ? out->via_used : out->direct_used;
-      used.cpu_ns += after.cpu_ns - before.cpu_ns;
-      used.switches += after.switches - before.switches;
-    }
-  }
-  return Status::OK();
-}
-
-// The q-quantile (nearest rank) of one field of the timings, in microseconds.
-double Quantile(const std::vector<Timing>& ts, int64_t Timing::*field, double q) {
-  std::vector<int64_t> v;
-  for (const Timing& t : ts) v.push_back(t.*field);
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return static_cast<double>(v[std::min(std::max<size_t>(i, 1), v.size()) - 1]) / 1e3;
-}
 
 // The proxy's DecisionClient, timing each Submit (the engine: evaluation
 // and the log's commit) by event type, to tell the engine's share of the
@@ -367,7 +213,7 @@ bool Measure(const Options& o, Governed& g, FakeUpstream& upstream, const std::s
   asio::io_context io;
   Connection direct(io, upstream.port()), via(io, (*proxy)->port());
   Samples whole, spaced, stream;
-  Request plain = MessagesRequest(false), streamed = MessagesRequest(true);
+  Request plain = MessagesRequest(false, kSession), streamed = MessagesRequest(true, kSession);
   int stream_batch = std::max(1, o.batch / 2);
   printf("non-streaming: %d requests each way after %d of warm-up, in batches of %d\n", o.requests,
          o.warmup, o.batch);
@@ -375,11 +221,11 @@ bool Measure(const Options& o, Governed& g, FakeUpstream& upstream, const std::s
          o.stream_requests, o.stream_warmup, o.chunk_delay_ms, stream_batch);
   fflush(stdout);
   Status st = Alternate(direct, via, plain, o.warmup, o.batch, "\"usage\"", false, &whole);
-  auto [busy0, ticks0] = MachineTicks();
+  MachineCpu machine0 = ReadMachineCpu();
   g.client->keep = true;
   if (st.ok()) st = Alternate(direct, via, plain, o.requests, o.batch, "\"usage\"", true, &whole);
   g.client->keep = false;
-  auto [busy1, ticks1] = MachineTicks();
+  MachineCpu machine1 = ReadMachineCpu();
   printf("non-streaming, spaced: %d requests each way, %d us apart\n", o.spaced_requests, o.gap_us);
   fflush(stdout);
   if (st.ok()) {
@@ -405,23 +251,16 @@ bool Measure(const Options& o, Governed& g, FakeUpstream& upstream, const std::s
   // Other processes' share of all cores during the measured non-streaming
   // calls: the machine's busy share less this process's.
   double other = 0;
-  if (ticks1 > ticks0) {
+  if (machine1.total > machine0.total) {
     double ours = (whole.direct_used.cpu_ns + whole.via_used.cpu_ns) / 1e9 *
                   static_cast<double>(sysconf(_SC_CLK_TCK));
-    other = std::max(0.0, (busy1 - busy0 - ours) / (ticks1 - ticks0)) * 100;
+    other =
+        std::max(0.0, (machine1.busy - machine0.busy - ours) / (machine1.total - machine0.total)) *
+        100;
   }
-  std::vector<std::tuple<std::string, double, const char*>> figures;
+  Figures figures;
   auto percentiles = [&](const std::string& name, const Samples& s, int64_t Timing::*field) {
-    double d50 = Quantile(s.direct, field, 0.5), d99 = Quantile(s.direct, field, 0.99);
-    double v50 = Quantile(s.via, field, 0.5), v99 = Quantile(s.via, field, 0.99);
-    printf("  %-20s %10.1f %10.1f\n", "direct to the fake", d50, d99);
-    printf("  %-20s %10.1f %10.1f\n", "through the proxy", v50, v99);
-    printf("  %-20s %10.1f %10.1f\n", "added by the proxy", v50 - d50, v99 - d99);
-    for (auto [side, p50, p99] : {std::tuple("direct", d50, d99), std::tuple("via", v50, v99),
-                                  std::tuple("added", v50 - d50, v99 - d99)}) {
-      figures.emplace_back(name + side + "_p50", p50, "us");
-      figures.emplace_back(name + side + "_p99", p99, "us");
-    }
+    PrintPercentiles(name, s, field, &figures);
   };
   printf("\nnon-streaming, request to the answer's last byte (us):\n");
   printf("  %-20s %10s %10s\n", "", "p50", "p99");
@@ -476,6 +315,39 @@ bool Measure(const Options& o, Governed& g, FakeUpstream& upstream, const std::s
   return true;
 }
 
+// The floor: the same non-streaming calls through a BareRelay (a relay on
+// this HTTP stack that does nothing else) instead of the proxy.
+bool MeasureFloor(const Options& o, FakeUpstream& upstream) {
+  BareRelay relay(upstream.port());
+  asio::io_context io;
+  Connection direct(io, upstream.port()), bare(io, relay.port());
+  Request plain = MessagesRequest(false, kSession);
+  Samples whole, spaced;
+  printf(
+      "\n== floor: the same calls through a bare relay (Beast, one I/O thread, no JSON, "
+      "no policies, no log) instead of the proxy\n");
+  Status st = Alternate(direct, bare, plain, o.warmup, o.batch, "\"usage\"", false, &whole);
+  if (st.ok()) st = Alternate(direct, bare, plain, o.requests, o.batch, "\"usage\"", true, &whole);
+  if (st.ok()) {
+    st = Alternate(direct, bare, plain, o.spaced_requests, o.batch, "\"usage\"", true, &spaced,
+                   std::chrono::microseconds(o.gap_us));
+  }
+  if (!st.ok()) {
+    fprintf(stderr, "proxy_latency: a request through the bare relay failed %s\n",
+            st.message().c_str());
+    return false;
+  }
+  Figures figures;
+  printf("non-streaming, back to back (us):\n  %-20s %10s %10s\n", "", "p50", "p99");
+  PrintPercentiles("proxy_floor_", whole, &Timing::total_ns, &figures);
+  printf("non-streaming, %d us between calls (us):\n", o.gap_us);
+  PrintPercentiles("proxy_floor_spaced_", spaced, &Timing::total_ns, &figures);
+  printf("\n");
+  for (const auto& [name, value, unit] : figures) printf("%s %.2f %s\n", name.c_str(), value, unit);
+  fflush(stdout);
+  return true;
+}
+
 int Main(int argc, char** argv) {
   Options o;
   CLI::App app{"The latency the LLM proxy adds, over loopback"};
@@ -500,6 +372,8 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   app.add_option("--config", o.config, "Server configuration whose policies the proxy runs")
       ->check(CLI::ExistingFile);
+  app.add_flag("--floor", o.floor,
+               "Also time the non-streaming calls through a bare relay (the floor)");
   CLI11_PARSE(app, argc, argv);
 
   PolicyRegistry registry;
@@ -530,6 +404,7 @@ int Main(int argc, char** argv) {
       script.chunk_delay = std::chrono::milliseconds(o.chunk_delay_ms);
       FakeUpstream upstream(FakeUpstream::Options{}, script);
       ok = Measure(o, g, upstream, o.config.empty() ? "budget, route, redact" : config);
+      if (ok && o.floor) ok = MeasureFloor(o, upstream);
     }
   }
   fs::remove_all(dir);

@@ -79,8 +79,12 @@ struct LlmProxy::Impl {
     bool started = false;                     // the answer's head reached the client
     int status = 0;                           // the upstream's HTTP status (0: no answer)
     std::optional<llm::ResponseFacts> facts;  // what a governed answer reported
-    Status error;                             // the upstream failed
-    bool recorded = false;                    // on_complete has run
+    // A governed JSON (not streamed) answer as it came, when complete: the
+    // recording reads its facts, off the I/O thread.
+    std::string answer;
+    llm::Api api = llm::Api::kOther;
+    Status error;           // the upstream failed
+    bool recorded = false;  // on_complete has run
   };
   // Called on the I/O thread once a governed answer is complete, before its
   // last bytes are written to the client, or once it failed or was cut off.
@@ -90,9 +94,12 @@ struct LlmProxy::Impl {
   using OnComplete = std::function<void(const Relay&)>;
   // Sends `req` upstream and relays the answer to `client` as it arrives;
   // for a governed API, also reads what the answer reports.
-  // Reads the answer's facts and runs on_complete.
-  void Complete(const std::optional<llm::StreamReader>& reader, const std::string& copy,
-                llm::Api api, bool governed, const OnComplete* on_complete, Relay* out);
+  // Takes the answer's facts (a stream's) or the answer itself (JSON, read
+  // later by ReadAnswer) and runs on_complete.
+  void Complete(const std::optional<llm::StreamReader>& reader, std::string* copy, llm::Api api,
+                bool governed, const OnComplete* on_complete, Relay* out);
+  // Fills relay->facts from relay->answer, if it holds one.
+  static void ReadAnswer(Relay* relay);
   template <typename Stream>
   asio::awaitable<void> Exchange(Stream& stream, UpstreamConn& conn,
                                  boost::beast::tcp_stream& client,

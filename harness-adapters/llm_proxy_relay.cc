@@ -186,9 +186,7 @@ asio::awaitable<bool> LlmProxy::Impl::Govern(beast::tcp_stream& client, Request 
   if (rewrite) req.body() = body.dump();
 
   std::string sent_model = facts->model;
-  OnComplete record = [this, session = *session, api, sent_model](const Relay& relay) {
-    std::string model =
-        relay.facts && !relay.facts->model.empty() ? relay.facts->model : sent_model;
+  OnComplete record = [this, session = *session, api, sent_model](const Relay& answered) {
     // The answer is on its way already: a failure to record it can only be
     // reported here.
     {
@@ -197,7 +195,10 @@ asio::awaitable<bool> LlmProxy::Impl::Govern(beast::tcp_stream& client, Request 
     }
     size_t lane = LaneIndex(session);
     ++lane_queued[lane];
-    asio::post(lanes[lane], [this, lane, session, api, model, relay] {
+    asio::post(lanes[lane], [this, lane, session, api, sent_model, relay = answered]() mutable {
+      ReadAnswer(&relay);
+      std::string model =
+          relay.facts && !relay.facts->model.empty() ? relay.facts->model : sent_model;
       Status recorded = Record(session, api, model, relay);
       if (!recorded.ok()) options.log("recording a model answer failed: " + recorded.ToString());
       --lane_queued[lane];
@@ -285,19 +286,27 @@ asio::awaitable<LlmProxy::Impl::Relay> LlmProxy::Impl::Forward(
   co_return out;
 }
 
-void LlmProxy::Impl::Complete(const std::optional<llm::StreamReader>& reader,
-                              const std::string& copy, llm::Api api, bool governed,
-                              const OnComplete* on_complete, Relay* out) {
+void LlmProxy::Impl::Complete(const std::optional<llm::StreamReader>& reader, std::string* copy,
+                              llm::Api api, bool governed, const OnComplete* on_complete,
+                              Relay* out) {
   if (reader) {
     out->facts = reader->facts();
   } else if (governed && out->status == 200) {
-    auto answer = ParseJsonBounded(copy, llm::kMaxJsonDepth);
-    auto facts = llm::ReadResponse(api, answer.ok() ? std::move(answer).value() : Json());
-    if (facts.ok()) out->facts = std::move(facts).value();
+    // Parsed by the recording, so that the answer's last bytes wait for no
+    // JSON parser.
+    out->answer = std::move(*copy);
+    out->api = api;
   }
   if (!on_complete) return;
   out->recorded = true;
   (*on_complete)(*out);
+}
+
+void LlmProxy::Impl::ReadAnswer(Relay* relay) {
+  if (relay->facts || relay->answer.empty()) return;
+  auto answer = ParseJsonBounded(relay->answer, llm::kMaxJsonDepth);
+  auto facts = llm::ReadResponse(relay->api, answer.ok() ? std::move(answer).value() : Json());
+  if (facts.ok()) relay->facts = std::move(facts).value();
 }
 
 template <typename Stream>
@@ -364,7 +373,7 @@ asio::awaitable<void> LlmProxy::Impl::Exchange(Stream& stream, UpstreamConn& con
     } else if (governed && copy.size() + chunk.size() <= kMaxGovernedAnswer) {
       copy.append(chunk);
     }
-    if (parser.is_done()) Complete(reader, copy, api, governed, on_complete, out);
+    if (parser.is_done()) Complete(reader, &copy, api, governed, on_complete, out);
     if (chunk.empty()) continue;
     res.body().data = const_cast<char*>(chunk.data());
     res.body().size = chunk.size();
@@ -384,7 +393,7 @@ asio::awaitable<void> LlmProxy::Impl::Exchange(Stream& stream, UpstreamConn& con
   client.expires_never();
   // An attempt that got no answer is retried or recorded by Govern, once.
   if (!out->recorded && (out->status != 0 || out->client_gone)) {
-    Complete(reader, copy, api, governed, on_complete, out);
+    Complete(reader, &copy, api, governed, on_complete, out);
   }
   *reusable = parser.is_done() && parser.keep_alive() && out->error.ok();
   out->keep_alive = client_keep_alive && !out->client_gone && out->error.ok();
