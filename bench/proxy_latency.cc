@@ -259,15 +259,12 @@ bool Measure(const Options& o, Governed& g, FakeUpstream& upstream, const std::s
         100;
   }
   Figures figures;
-  auto percentiles = [&](const std::string& name, const Samples& s, int64_t Timing::*field) {
-    PrintPercentiles(name, s, field, &figures);
-  };
   printf("\nnon-streaming, request to the answer's last byte (us):\n");
   printf("  %-20s %10s %10s\n", "", "p50", "p99");
-  percentiles("proxy_", whole, total);
+  PrintPercentiles("proxy_", whole, total, &figures);
   printf("\nnon-streaming, %d us between calls, request to the answer's last byte (us):\n",
          o.gap_us);
-  percentiles("proxy_spaced_", spaced, total);
+  PrintPercentiles("proxy_spaced_", spaced, total, &figures);
   double engine_request = g.client->P50("llm_request");
   double engine_response = g.client->P50("llm_response");
   printf("  per proxied call beyond a direct one: %.1f us of CPU, %.1f context switches\n", cpu,
@@ -279,7 +276,7 @@ bool Measure(const Options& o, Governed& g, FakeUpstream& upstream, const std::s
   printf("  other processes took %.0f%% of the machine meanwhile%s\n", other,
          other > 10 ? " (warning: these figures are high)" : "");
   printf("\nstreaming, request to the first byte of the body (us):\n");
-  percentiles("proxy_stream_ttfb_", stream, first);
+  PrintPercentiles("proxy_stream_ttfb_", stream, first, &figures);
   double whole_ms = Quantile(stream.via, total, 0.5) / 1e3;
   printf("  the whole stream through the proxy: %.1f ms at p50\n", whole_ms);
   figures.emplace_back("proxy_stream_whole_via_p50", whole_ms, "ms");

@@ -69,8 +69,8 @@ std::string Summary(const Json& e) {
   if (type == "session_start") {
     std::string s;
     for (const char* k : {"user", "agent", "harness", "model"}) {
-      if (!JsonString(e, k).empty())
-        s += (s.empty() ? "" : " ") + std::string(k) + "=" + JsonString(e, k);
+      std::string v = JsonString(e, k);
+      if (!v.empty()) s += (s.empty() ? "" : " ") + std::string(k) + "=" + v;
     }
     return s;
   }
@@ -78,7 +78,8 @@ std::string Summary(const Json& e) {
     return (e.value("approved", false) ? "approved " : "denied ") + JsonString(e, "note");
   if (type == "cost") return "$" + std::to_string(e.value("cost_usd", 0.0));
   for (const char* k : {"text", "reason"}) {
-    if (!JsonString(e, k).empty()) return JsonString(e, k);
+    std::string v = JsonString(e, k);
+    if (!v.empty()) return v;
   }
   return "";
 }
@@ -94,15 +95,17 @@ class Timeline {
     last_seq_ = r.seq;
     const Json& b = r.body;
     switch (r.kind) {
-      case RecordKind::kEvent:
+      case RecordKind::kEvent: {
         Flush();
         // An approval event's row would repeat the approval record's, which
         // also says who decided and how long the ask waited.
-        if (JsonString(b, "type") == "approval") break;
-        pending_ = MakeRow(r, JsonString(b, "type"), JsonString(b, "tool"), Summary(b));
+        std::string type = JsonString(b, "type");
+        if (type == "approval") break;
+        pending_ = MakeRow(r, type, JsonString(b, "tool"), Summary(b));
         pending_event_ = b;
-        if (JsonString(b, "type") == "session_end") ended_ = true;
+        if (type == "session_end") ended_ = true;
         break;
+      }
       case RecordKind::kDecision: {
         if (b.contains("cost") && b["cost"].is_object()) cost_ += b["cost"].value("usd", 0.0);
         if (!pending_ || b.value("event_seq", int64_t{0}) != pending_->seq) break;
@@ -136,9 +139,9 @@ class Timeline {
         if (op == "resolved") {
           bool ok = b.value("approved", false);
           row.verdict = ok ? "allow" : "deny";
-          row.summary = std::string(ok ? "approved" : "denied") + " by " +
-                        (JsonString(b, "by").empty() ? "?" : JsonString(b, "by")) + waited + ": " +
-                        id;
+          std::string by = JsonString(b, "by");
+          row.summary = std::string(ok ? "approved" : "denied") + " by " + (by.empty() ? "?" : by) +
+                        waited + ": " + id;
           row.reason = JsonString(b, "note");
         } else {
           row.verdict = "deny";

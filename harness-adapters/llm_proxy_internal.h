@@ -82,7 +82,6 @@ struct LlmProxy::Impl {
     // A governed JSON (not streamed) answer as it came, when complete: the
     // recording reads its facts, off the I/O thread.
     std::string answer;
-    llm::Api api = llm::Api::kOther;
     Status error;           // the upstream failed
     bool recorded = false;  // on_complete has run
   };
@@ -96,10 +95,10 @@ struct LlmProxy::Impl {
   // for a governed API, also reads what the answer reports.
   // Takes the answer's facts (a stream's) or the answer itself (JSON, read
   // later by ReadAnswer) and runs on_complete.
-  void Complete(const std::optional<llm::StreamReader>& reader, std::string* copy, llm::Api api,
-                bool governed, const OnComplete* on_complete, Relay* out);
-  // Fills relay->facts from relay->answer, if it holds one.
-  static void ReadAnswer(Relay* relay);
+  void Complete(const std::optional<llm::StreamReader>& reader, std::string* copy, bool governed,
+                const OnComplete* on_complete, Relay* out);
+  // Fills relay->facts from relay->answer, an answer of `api`, if it holds one.
+  static void ReadAnswer(llm::Api api, Relay* relay);
   template <typename Stream>
   asio::awaitable<void> Exchange(Stream& stream, UpstreamConn& conn,
                                  boost::beast::tcp_stream& client,

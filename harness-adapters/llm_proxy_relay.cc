@@ -196,7 +196,7 @@ asio::awaitable<bool> LlmProxy::Impl::Govern(beast::tcp_stream& client, Request 
     size_t lane = LaneIndex(session);
     ++lane_queued[lane];
     asio::post(lanes[lane], [this, lane, session, api, sent_model, relay = answered]() mutable {
-      ReadAnswer(&relay);
+      ReadAnswer(api, &relay);
       std::string model =
           relay.facts && !relay.facts->model.empty() ? relay.facts->model : sent_model;
       Status recorded = Record(session, api, model, relay);
@@ -287,25 +287,23 @@ asio::awaitable<LlmProxy::Impl::Relay> LlmProxy::Impl::Forward(
 }
 
 void LlmProxy::Impl::Complete(const std::optional<llm::StreamReader>& reader, std::string* copy,
-                              llm::Api api, bool governed, const OnComplete* on_complete,
-                              Relay* out) {
+                              bool governed, const OnComplete* on_complete, Relay* out) {
   if (reader) {
     out->facts = reader->facts();
   } else if (governed && out->status == 200) {
     // Parsed by the recording, so that the answer's last bytes wait for no
     // JSON parser.
     out->answer = std::move(*copy);
-    out->api = api;
   }
   if (!on_complete) return;
   out->recorded = true;
   (*on_complete)(*out);
 }
 
-void LlmProxy::Impl::ReadAnswer(Relay* relay) {
+void LlmProxy::Impl::ReadAnswer(llm::Api api, Relay* relay) {
   if (relay->facts || relay->answer.empty()) return;
   auto answer = ParseJsonBounded(relay->answer, llm::kMaxJsonDepth);
-  auto facts = llm::ReadResponse(relay->api, answer.ok() ? std::move(answer).value() : Json());
+  auto facts = llm::ReadResponse(api, answer.ok() ? std::move(answer).value() : Json());
   if (facts.ok()) relay->facts = std::move(facts).value();
 }
 
@@ -373,7 +371,7 @@ asio::awaitable<void> LlmProxy::Impl::Exchange(Stream& stream, UpstreamConn& con
     } else if (governed && copy.size() + chunk.size() <= kMaxGovernedAnswer) {
       copy.append(chunk);
     }
-    if (parser.is_done()) Complete(reader, &copy, api, governed, on_complete, out);
+    if (parser.is_done()) Complete(reader, &copy, governed, on_complete, out);
     if (chunk.empty()) continue;
     res.body().data = const_cast<char*>(chunk.data());
     res.body().size = chunk.size();
@@ -393,7 +391,7 @@ asio::awaitable<void> LlmProxy::Impl::Exchange(Stream& stream, UpstreamConn& con
   client.expires_never();
   // An attempt that got no answer is retried or recorded by Govern, once.
   if (!out->recorded && (out->status != 0 || out->client_gone)) {
-    Complete(reader, &copy, api, governed, on_complete, out);
+    Complete(reader, &copy, governed, on_complete, out);
   }
   *reusable = parser.is_done() && parser.keep_alive() && out->error.ok();
   out->keep_alive = client_keep_alive && !out->client_gone && out->error.ok();
