@@ -300,6 +300,18 @@ TEST_CASE("API layers are JSON, name only registered types, and say which field 
         "policy 'cap' (strict): parameter 'limit': expected integer, got "
         "string");
 
+  // [fuzz] A whole number too large for an integer parameter was cast
+  // (undefined behaviour) instead of refused.
+  f.errors.clear();
+  auto huge =
+      f.loader.ParseApiLayer(Json::parse(R"({"cap": {"use": "strict", "with": {"limit": 2e53}}})"),
+                             Layer::kSession, &f.errors);
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].field == "policies.cap.with.limit");
+  CHECK(f.errors[0].message ==
+        "policy 'cap' (strict): parameter 'limit': expected integer, got 2e+53 (beyond a 64-bit "
+        "integer)");
+
   f.errors.clear();
   auto unknown = f.loader.ParseApiLayer(Json::parse(R"({"x": {"use": "scriptd"}})"), Layer::kServer,
                                         &f.errors);

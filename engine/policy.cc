@@ -46,7 +46,13 @@ std::string CheckParam(const ParamSpec& spec, Json* v) {
     case ParamType::kInteger:
       if (v->is_number_integer()) return {};
       if (IsFiniteNumber(*v) && std::floor(v->get<double>()) == v->get<double>()) {
-        *v = static_cast<int64_t>(v->get<double>());
+        double d = v->get<double>();
+        // 2^63 is exact as a double; casting anything at or beyond it is
+        // undefined, so such a whole number is refused rather than wrapped.
+        if (d < -9223372036854775808.0 || d >= 9223372036854775808.0) {
+          return "expected integer, got " + v->dump() + " (beyond a 64-bit integer)";
+        }
+        *v = static_cast<int64_t>(d);
         return {};
       }
       return expected(*v);
